@@ -1,0 +1,67 @@
+# Rundbrief: `make run` to try it, `make test` to test it. Needs only Python 3.11+ and make.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+# What the suite uses on the project's machines (see README "Testing").
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/rundbrief
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/9
+
+.PHONY: install install-dev run test test-postgres test-embedded lint format bench bench-smoke messages clean
+
+$(BIN)/.installed: requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip uv
+	$(BIN)/uv pip sync -q --python $(BIN)/python requirements.lock
+	@rm -f $(BIN)/.installed-dev
+	touch $@
+
+$(BIN)/.installed-dev: $(BIN)/.installed requirements-dev.lock
+	$(BIN)/uv pip sync -q --python $(BIN)/python requirements-dev.lock
+	scripts/install-test-tools.sh
+	touch $@
+
+install: $(BIN)/.installed
+install-dev: $(BIN)/.installed-dev
+
+run: install
+	scripts/run.sh
+
+lint: install-dev
+	ruff check .
+	ruff format --check .
+
+format: install-dev
+	ruff check --fix .
+	ruff format .
+
+# The whole suite twice: on PostgreSQL + Redis (started if down), then on the embedded
+# default (SQLite, file broker) without the browser tests, which need no second database.
+test: lint test-postgres test-embedded
+
+test-postgres: install-dev
+	scripts/ensure-services.sh
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+		scripts/pytest.sh --create-db $(PYTEST_ARGS)
+
+test-embedded: install-dev
+	env -u DATABASE_URL -u REDIS_URL scripts/pytest.sh --create-db -m "not browser" $(PYTEST_ARGS)
+
+bench: install-dev
+	scripts/ensure-services.sh
+	python -m benchmarks
+
+bench-smoke: install-dev
+	scripts/ensure-services.sh
+	python -m benchmarks --smoke
+
+messages: install-dev
+	cd subscribers && django-admin makemessages -l de --no-obsolete
+	cd newsletter && django-admin makemessages -l de --no-obsolete
+	django-admin makemessages -l de --no-obsolete -i 'subscribers/*' -i 'newsletter/*' -i '.venv/*' -i 'node_modules/*'
+	python manage.py compilemessages --ignore=.venv
+
+clean:
+	rm -rf $(VENV) var node_modules

@@ -1,0 +1,328 @@
+"""Rundbrief settings, read only from the environment (see .env.example and README.md).
+
+Defaults are production-safe: DEBUG is off and SECRET_KEY must be set. `make run` sets
+its development values explicitly. With no DATABASE_URL and no REDIS_URL, Rundbrief runs
+embedded: SQLite, a file-based Celery broker and cache, and a dev outbox for mail.
+"""
+
+import os
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import environ
+from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from config.env import (
+    check_secret_key,
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("RUNDBRIEF_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY")
+if not DEBUG:
+    check_secret_key(SECRET_KEY)
+elif not SECRET_KEY:
+    raise ImproperlyConfigured("SECRET_KEY is not set (make run sets a development key).")
+# Production mode (the default) must never run with DEBUG on: tracebacks leak secrets.
+RUNDBRIEF_ENV = env_choice("RUNDBRIEF_ENV", ("production", "development", "test"), "production")
+if RUNDBRIEF_ENV == "production" and DEBUG:
+    raise ImproperlyConfigured("DEBUG must be off when RUNDBRIEF_ENV=production.")
+
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+SITE_NAME = env_str("SITE_NAME", "Rundbrief")
+_site = urlsplit(SITE_URL)
+if _site.scheme not in ("http", "https") or not _site.hostname:
+    raise ImproperlyConfigured(f"SITE_URL={SITE_URL!r} must be an absolute http(s) URL.")
+SITE_DOMAIN = _site.hostname
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", SITE_DOMAIN)
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", f"{_site.scheme}://{_site.netloc}")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.sitemaps",
+    "django.contrib.humanize",
+    "anymail",
+    "newsletter",
+    "subscribers",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "config.context_processors.site",
+            ],
+        },
+    },
+]
+
+# --- Database: PostgreSQL (psycopg 3) from DATABASE_URL, else embedded SQLite ---------
+DATABASE_URL = env_str("DATABASE_URL")
+SQLITE_OPTIONS = {
+    # Web server and worker processes share the file: wait for locks, use WAL, and take
+    # the write lock at BEGIN so concurrent claims cannot deadlock on lock upgrades.
+    "timeout": 20,
+    "transaction_mode": "IMMEDIATE",
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
+if DATABASE_URL:
+    DATABASES = {"default": environ.Env.db_url_config(DATABASE_URL)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(VAR_DIR / "rundbrief.sqlite3"),
+            # Tests with a real worker process need a file, not an in-memory database.
+            "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")},
+        }
+    }
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"]["OPTIONS"] = SQLITE_OPTIONS
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: Celery broker, cache and rate limits; embedded fallbacks need no server ----
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "rundbrief"),
+        }
+    }
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+    # kombu's filesystem transport: a real broker shared by separate processes, no server.
+    _broker_dir = VAR_DIR / "broker"
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "control_folder": str(_broker_dir / "control"),
+        "store_processed": False,
+    }
+    for _folder in ("queue", "control"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+
+# --- Celery -------------------------------------------------------------------------
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360)
+CELERY_TIMEZONE = "UTC"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Mail that a reader waits for (confirmation, welcome, test sends) goes on "priority",
+# which has workers of its own, so a large newsletter send on "bulk" never delays it.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "subscribers.*": {"queue": "priority"},
+    "newsletter.send_test": {"queue": "priority"},
+    "newsletter.send_batch": {"queue": "bulk"},
+}
+CELERY_BEAT_SCHEDULE = {
+    # https://crontab.guru/#*_*_*_*_* : publish scheduled issues when they fall due
+    "send-due-issues": {"task": "newsletter.send_due_issues", "schedule": crontab()},
+    # every 30 s: re-enqueue deliveries the broker lost (flushed Redis, killed worker)
+    "sweep-deliveries": {"task": "newsletter.sweep_deliveries", "schedule": 30.0},
+    # https://crontab.guru/#17_3_*_*_* : purge unconfirmed subscriptions past their time
+    "purge-pending": {"task": "subscribers.purge_pending", "schedule": crontab(minute=17, hour=3)},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# --- Mail ---------------------------------------------------------------------------
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"Rundbrief <newsletter@{SITE_DOMAIN}>")
+SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+EMAIL_PROVIDER = env_str("EMAIL_PROVIDER").strip().lower()
+EMAIL_URL = env_str("EMAIL_URL")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+OUTBOX_DIR = VAR_DIR / "outbox"
+# Message-IDs and List-Id use the sending domain, not the machine's host name.
+MAIL_DOMAIN = env_str("MAIL_DOMAIN", SITE_DOMAIN)
+LIST_UNSUBSCRIBE_MAILTO = env_str("LIST_UNSUBSCRIBE_MAILTO")
+FEEDBACK_ID_SENDER = env_str("FEEDBACK_ID_SENDER")
+DKIM_PRIVATE_KEY = env_str("DKIM_PRIVATE_KEY")
+DKIM_SELECTOR = env_str("DKIM_SELECTOR")
+DKIM_DOMAIN = env_str("DKIM_DOMAIN")
+SEND_RATE_PER_SECOND = env_float("SEND_RATE_PER_SECOND", 0)  # 0: no limit
+SEND_RATE_PER_HOUR = env_int("SEND_RATE_PER_HOUR", 0)
+SEND_RATE_PER_DAY = env_int("SEND_RATE_PER_DAY", 0)
+SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 0)  # 0: the provider's own maximum
+
+
+def parse_email_url(url):
+    """smtp://user:pass@host:port, smtp+tls:// (STARTTLS) or smtps:// (implicit TLS).
+
+    Written here because django-environ maps smtps:// to STARTTLS, which hangs against
+    a port-465 server.
+    """
+    parts = urlsplit(url)
+    schemes = {"smtp": (False, False), "smtp+tls": (True, False), "smtps": (False, True)}
+    if parts.scheme not in schemes:
+        raise ImproperlyConfigured(f"EMAIL_URL scheme must be one of {', '.join(schemes)}")
+    if not parts.hostname:
+        raise ImproperlyConfigured("EMAIL_URL needs a host, e.g. smtp://mail.example.org:25")
+    use_tls, use_ssl = schemes[parts.scheme]
+    return {
+        "EMAIL_HOST": parts.hostname,
+        "EMAIL_PORT": parts.port or (465 if use_ssl else 587 if use_tls else 25),
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_TLS": use_tls,
+        "EMAIL_USE_SSL": use_ssl,
+    }
+
+
+if EMAIL_PROVIDER and EMAIL_PROVIDER != "smtp":
+    EMAIL_BACKEND = f"anymail.backends.{EMAIL_PROVIDER}.EmailBackend"
+elif EMAIL_URL:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    globals().update(parse_email_url(EMAIL_URL))
+else:
+    EMAIL_BACKEND = "newsletter.outbox.OutboxEmailBackend"
+# Every ANYMAIL_* variable becomes an anymail setting: ANYMAIL_POSTMARK_SERVER_TOKEN=…
+ANYMAIL = {
+    key.removeprefix("ANYMAIL_"): env_str(key)
+    for key in os.environ
+    if key.startswith("ANYMAIL_") and not key.endswith("_FILE")
+}
+
+# --- Subscribers --------------------------------------------------------------------
+CONFIRMATION_MAX_AGE_DAYS = env_int("CONFIRMATION_MAX_AGE_DAYS", 7)
+PENDING_PURGE_DAYS = env_int("PENDING_PURGE_DAYS", 30)
+CONSENT_IP_MODE = env_choice("CONSENT_IP_MODE", ("store", "truncate", "drop"), "truncate")
+SIGNUP_MIN_FILL_SECONDS = env_float("SIGNUP_MIN_FILL_SECONDS", 2.0)
+SIGNUP_RATE_PER_IP_PER_HOUR = env_int("SIGNUP_RATE_PER_IP_PER_HOUR", 20)
+SIGNUP_RATE_PER_ADDRESS_PER_DAY = env_int("SIGNUP_RATE_PER_ADDRESS_PER_DAY", 3)
+SIGNUP_CHECK_MX = env_bool("SIGNUP_CHECK_MX", False)
+# Keyed hash for suppression of erased addresses; falls back to SECRET_KEY.
+SUPPRESSION_HASH_KEY = env_str("SUPPRESSION_HASH_KEY", SECRET_KEY)
+
+# --- Security -----------------------------------------------------------------------
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_HTTPS_PROXY", False) else None
+)
+HTTPS = _site.scheme == "https"
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS and not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_HTTPONLY = True
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", HTTPS)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Strict CSP: no inline script or style anywhere; see config/middleware.py.
+CONTENT_SECURITY_POLICY = env_str(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+    "font-src 'self'; connect-src 'self'; frame-src 'self'; frame-ancestors 'none'; "
+    "form-action 'self'; base-uri 'self'; object-src 'none'",
+)
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Languages ----------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("de", _("German"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = env_str("TIME_ZONE", "Europe/Berlin")
+USE_TZ = True
+
+# --- Static and media ---------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = env_str("MEDIA_URL", "/media/")
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
+STORAGES = {
+    "default": {
+        "BACKEND": "storages.backends.s3.S3Storage"
+        if AWS_STORAGE_BUCKET_NAME
+        else "django.core.files.storage.FileSystemStorage"
+    },
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG or RUNDBRIEF_ENV == "test"
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+if AWS_STORAGE_BUCKET_NAME:
+    AWS_S3_ENDPOINT_URL = env_str("AWS_S3_ENDPOINT_URL") or None
+    AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME") or None
+    AWS_S3_CUSTOM_DOMAIN = env_str("AWS_S3_CUSTOM_DOMAIN") or None
+    AWS_QUERYSTRING_AUTH = False
+    AWS_DEFAULT_ACL = None
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

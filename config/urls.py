@@ -1,0 +1,23 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve
+
+from config import views
+from newsletter import outbox
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/outbox/", outbox.outbox_list_view, name="outbox-list"),
+    path("admin/outbox/<str:name>", outbox.outbox_message_view, name="outbox-message"),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("subscribers.urls")),
+    path("", include("newsletter.urls")),
+]
+if not settings.AWS_STORAGE_BUCKET_NAME:
+    # Uploaded images in local media storage (S3-compatible storage serves its own).
+    # Put a reverse proxy in front for large sites; this keeps `docker compose up` whole.
+    urlpatterns.insert(
+        0, re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})
+    )

@@ -1,0 +1,208 @@
+import secrets
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #1a73e8."))
+
+
+class NewsletterQuerySet(models.QuerySet):
+    def public(self):
+        return self.filter(archive_public=True)
+
+
+class Newsletter(models.Model):
+    class Language(models.TextChoices):
+        ENGLISH = "en", _("English")
+        GERMAN = "de", _("German")
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    language = models.CharField(
+        _("language"), max_length=5, choices=Language.choices, default=Language.ENGLISH
+    )
+    from_name = models.CharField(_("sender name"), max_length=200)
+    from_email = models.EmailField(_("sender address"))
+    reply_to = models.EmailField(
+        _("reply-to"), blank=True, help_text=_("Replies from readers go here.")
+    )
+    footer = models.TextField(
+        _("footer"), blank=True, help_text=_("Postal address and legal notice, where required.")
+    )
+    accent_colour = models.CharField(
+        _("accent colour"), max_length=7, default="#1a73e8", validators=[hex_colour]
+    )
+    logo = models.ImageField(_("logo"), upload_to="logos/", blank=True)
+    consent_text = models.TextField(
+        _("consent text"),
+        default=_(
+            "I agree to receive this newsletter and know that I can unsubscribe at any time."
+        ),
+    )
+    # Bumped whenever consent_text changes, so consent evidence names the exact wording.
+    consent_version = models.PositiveIntegerField(_("consent text version"), default=1)
+    welcome_enabled = models.BooleanField(_("send a welcome mail"), default=False)
+    welcome_subject = models.CharField(_("welcome subject"), max_length=200, blank=True)
+    welcome_body = models.TextField(_("welcome body (Markdown)"), blank=True)
+    archive_public = models.BooleanField(_("public archive"), default=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    objects = NewsletterQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("newsletter")
+        verbose_name_plural = _("newsletters")
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("newsletter:detail", kwargs={"slug": self.slug})
+
+    @property
+    def from_header(self):
+        from email.utils import formataddr
+
+        return formataddr((self.from_name, self.from_email))
+
+
+class IssueQuerySet(models.QuerySet):
+    def in_archive(self):
+        return self.filter(status=Issue.Status.SENT, show_in_archive=True)
+
+    def due(self, now=None):
+        return self.filter(status=Issue.Status.SCHEDULED, scheduled_at__lte=now or timezone.now())
+
+
+class Issue(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SCHEDULED = "scheduled", _("Scheduled")
+        SENDING = "sending", _("Sending")
+        PAUSED = "paused", _("Paused")
+        SENT = "sent", _("Sent")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    newsletter = models.ForeignKey(
+        Newsletter, on_delete=models.PROTECT, related_name="issues", verbose_name=_("newsletter")
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    preview_text = models.CharField(
+        _("preview text"), max_length=200, blank=True, help_text=_("Shown in the inbox.")
+    )
+    slug = models.SlugField(_("slug"), max_length=200)
+    body_markdown = models.TextField(_("body (Markdown)"), blank=True)
+    # Sanitised HTML of the body, rendered once on save (placeholders still unfilled).
+    body_html = models.TextField(_("body (HTML)"), blank=True, editable=False)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT
+    )
+    scheduled_at = models.DateTimeField(_("scheduled for"), null=True, blank=True)
+    show_in_archive = models.BooleanField(_("show in archive"), default=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    send_started_at = models.DateTimeField(_("send started"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    recipient_count = models.PositiveIntegerField(_("recipients"), default=0)
+
+    objects = IssueQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-sent_at", "-created_at"]
+        verbose_name = _("issue")
+        verbose_name_plural = _("issues")
+        constraints = [
+            models.UniqueConstraint(fields=["newsletter", "slug"], name="issue_slug_per_newsletter")
+        ]
+        indexes = [models.Index(fields=["newsletter", "status", "-sent_at"])]
+
+    def __str__(self):
+        return self.subject
+
+    def get_absolute_url(self):
+        return reverse(
+            "newsletter:issue", kwargs={"slug": self.newsletter.slug, "issue_slug": self.slug}
+        )
+
+
+class DeliveryQuerySet(models.QuerySet):
+    def unfinished(self):
+        return self.filter(status__in=Delivery.UNFINISHED)
+
+
+class Delivery(models.Model):
+    """One row per recipient of an issue: the ledger the sending engine works from."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        RETRYING = "retrying", _("Retrying")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Skipped")
+
+    UNFINISHED = (Status.QUEUED, Status.SENDING, Status.RETRYING)
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="deliveries")
+    subscriber = models.ForeignKey(
+        "subscribers.Subscriber", on_delete=models.CASCADE, related_name="deliveries"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    provider_message_id = models.CharField(max_length=255, blank=True)
+    error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = DeliveryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        constraints = [
+            models.UniqueConstraint(fields=["issue", "subscriber"], name="one_delivery_per_reader")
+        ]
+        indexes = [
+            # Workers claim unfinished rows of one issue; a partial index keeps that cheap.
+            models.Index(
+                fields=["issue", "id"],
+                name="delivery_unfinished",
+                condition=Q(status__in=["queued", "sending", "retrying"]),
+            ),
+            models.Index(fields=["issue", "status"]),
+            models.Index(fields=["provider_message_id"]),
+        ]
+
+    def __str__(self):
+        return f"{self.issue_id}/{self.subscriber_id}: {self.status}"
+
+
+def new_upload_name(instance, filename):
+    suffix = filename.rsplit(".", 1)[-1].lower()[:5] if "." in filename else "bin"
+    return f"uploads/{timezone.now():%Y/%m}/{secrets.token_urlsafe(12)}.{suffix}"
+
+
+class Upload(models.Model):
+    """An image an author uploaded into media storage for use in issues."""
+
+    file = models.ImageField(_("file"), upload_to=new_upload_name)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("upload")
+        verbose_name_plural = _("uploads")
+
+    def __str__(self):
+        return self.file.name

@@ -1,0 +1,88 @@
+"""The dev outbox: with no EMAIL_URL and no EMAIL_PROVIDER, mail lands here as .eml files.
+
+The author can open the files directly (var/outbox/) or through the admin (/admin/outbox/).
+"""
+
+import email
+import email.policy
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.mail.backends.base import BaseEmailBackend
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+
+def outbox_dir():
+    path = Path(settings.OUTBOX_DIR)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class OutboxEmailBackend(BaseEmailBackend):
+    """Write each message to its own .eml file (RFC 5322 bytes, as an SMTP server gets them)."""
+
+    def send_messages(self, email_messages):
+        folder = outbox_dir()
+        for message in email_messages:
+            name = f"{timezone.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:12]}.eml"
+            (folder / name).write_bytes(message.message().as_bytes(linesep="\r\n"))
+        return len(email_messages)
+
+
+def read_outbox_message(name):
+    path = outbox_dir() / Path(name).name
+    if path.suffix != ".eml" or not path.is_file():
+        raise Http404("No such message in the outbox.")
+    return path, email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+
+
+def list_outbox(limit=200):
+    files = sorted(outbox_dir().glob("*.eml"), reverse=True)[:limit]
+    rows = []
+    for path in files:
+        with path.open("rb") as handle:
+            headers = email.parser.BytesHeaderParser(policy=email.policy.default).parse(handle)
+        rows.append(
+            {
+                "name": path.name,
+                "subject": headers["Subject"],
+                "to": headers["To"],
+                "date": headers["Date"],
+            }
+        )
+    return rows
+
+
+@staff_member_required
+def outbox_list_view(request):
+    context = {"title": "Dev outbox", "messages_in_outbox": list_outbox(), "folder": outbox_dir()}
+    return render(request, "admin/outbox_list.html", context)
+
+
+@staff_member_required
+def outbox_message_view(request, name):
+    path, message = read_outbox_message(name)
+    if request.GET.get("part") == "raw":
+        return HttpResponse(path.read_bytes(), content_type="text/plain; charset=utf-8")
+    html = message.get_body(preferencelist=("html",))
+    text = message.get_body(preferencelist=("plain",))
+    context = {
+        "title": message["Subject"],
+        "name": path.name,
+        "headers": list(message.items()),
+        "text": text.get_content() if text else "",
+        "has_html": html is not None,
+    }
+    if request.GET.get("part") == "html" and html is not None:
+        response = HttpResponse(html.get_content())
+        # Shown in a sandboxed frame: mail HTML carries its own inline styles.
+        response["Content-Security-Policy"] = (
+            "default-src 'none'; img-src * data:; style-src 'unsafe-inline'; frame-ancestors 'self'"
+        )
+        response["X-Frame-Options"] = "SAMEORIGIN"
+        return response
+    return render(request, "admin/outbox_message.html", context)

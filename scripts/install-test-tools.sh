@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# What the test suite needs beyond Python packages: Debian's Chromium for the browser
+# tests and axe-core (npm) for the accessibility checks. No browser download: Playwright
+# drives /usr/bin/chromium.
+set -eu
+if [ ! -x /usr/bin/chromium ]; then
+  echo "Installing Debian's chromium for the browser tests"
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+fi
+if [ -f package-lock.json ] && [ ! -d node_modules/axe-core ]; then
+  npm ci --silent --no-audit --no-fund
+fi

@@ -1,0 +1,168 @@
+import secrets
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+def new_token():
+    # 18 random bytes: 24 URL-safe characters. Short enough that List-Unsubscribe
+    # URLs never get RFC 2047-folded (see shared/DELIVERABILITY.md), long enough to be
+    # unguessable. Not derived from the address.
+    return secrets.token_urlsafe(18)
+
+
+class Subscriber(models.Model):
+    """A reader, once per address across all of the site's newsletters."""
+
+    email = models.EmailField(_("email"), max_length=254, unique=True)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    language = models.CharField(_("language"), max_length=5, blank=True)
+    custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
+    # Opens the preference centre; rotated on erasure.
+    token = models.CharField(max_length=32, unique=True, default=new_token, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("subscriber")
+        verbose_name_plural = _("subscribers")
+
+    def __str__(self):
+        return self.email
+
+
+class SubscriptionQuerySet(models.QuerySet):
+    def confirmed(self):
+        return self.filter(status=Subscription.Status.CONFIRMED)
+
+    def pending(self):
+        return self.filter(status=Subscription.Status.PENDING)
+
+
+class Subscription(models.Model):
+    """A reader's relation to one newsletter, with the consent evidence behind it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending confirmation")
+        CONFIRMED = "confirmed", _("Confirmed")
+        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+        BOUNCED = "bounced", _("Bounced")
+        COMPLAINED = "complained", _("Complained")
+
+    class Source(models.TextChoices):
+        FORM = "form", _("Signup page")
+        EMBED = "embed", _("Embedded form")
+        IMPORT = "import", _("Import")
+        ADMIN = "admin", _("Admin")
+        PREFERENCES = "preferences", _("Preference centre")
+
+    subscriber = models.ForeignKey(
+        Subscriber, on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    newsletter = models.ForeignKey(
+        "newsletter.Newsletter", on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.PENDING
+    )
+    # Per subscriber and newsletter: the unsubscribe token and the confirmation secret.
+    token = models.CharField(max_length=32, unique=True, default=new_token, editable=False)
+    source = models.CharField(_("source"), max_length=12, choices=Source.choices)
+    consent_text = models.TextField(_("consent text shown"), blank=True)
+    consent_version = models.PositiveIntegerField(_("consent text version"), null=True)
+    consent_ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    subscribed_at = models.DateTimeField(_("signed up"), default=timezone.now)
+    confirmation_sent_at = models.DateTimeField(_("confirmation sent"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(_("unsubscribed"), null=True, blank=True)
+
+    objects = SubscriptionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-subscribed_at"]
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscriber", "newsletter"], name="one_subscription_per_newsletter"
+            )
+        ]
+        indexes = [models.Index(fields=["newsletter", "status"])]
+
+    def __str__(self):
+        return f"{self.subscriber_id} → {self.newsletter_id} ({self.status})"
+
+
+class Event(models.Model):
+    """Append-only history of what happened to a subscriber, kept as evidence."""
+
+    class Kind(models.TextChoices):
+        SUBSCRIBED = "subscribed", _("Signed up")
+        CONFIRMATION_SENT = "confirmation_sent", _("Confirmation sent")
+        CONFIRMED = "confirmed", _("Confirmed")
+        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+        BOUNCED = "bounced", _("Bounced")
+        COMPLAINED = "complained", _("Complained")
+        IMPORTED = "imported", _("Imported")
+        UPDATED = "updated", _("Details changed")
+        EXPORTED = "exported", _("Data downloaded")
+        ERASED = "erased", _("Erased")
+
+    class Reason(models.TextChoices):
+        NONE = "", _("—")
+        LINK = "link", _("Unsubscribe link")
+        ONE_CLICK = "one_click", _("One-click unsubscribe")
+        PREFERENCES = "preferences", _("Preference centre")
+        BOUNCE = "bounce", _("Bounce")
+        COMPLAINT = "complaint", _("Complaint")
+        ADMIN = "admin", _("Admin")
+        ERASED = "erased", _("Erased")
+        EXPIRED = "expired", _("Confirmation expired")
+
+    subscriber = models.ForeignKey(
+        Subscriber, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    newsletter = models.ForeignKey(
+        "newsletter.Newsletter", on_delete=models.SET_NULL, null=True, blank=True
+    )
+    kind = models.CharField(_("event"), max_length=20, choices=Kind.choices)
+    reason = models.CharField(
+        _("reason"), max_length=12, choices=Reason.choices, blank=True, default=""
+    )
+    data = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+
+    def __str__(self):
+        return f"{self.kind} {self.created_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Events are append-only.")
+        super().save(*args, **kwargs)
+
+
+class Suppression(models.Model):
+    """An address that must never be mailed again, kept only as a keyed hash."""
+
+    class Reason(models.TextChoices):
+        ERASED = "erased", _("Erased on request")
+        BOUNCED = "bounced", _("Hard bounce")
+        COMPLAINED = "complained", _("Spam complaint")
+        ADMIN = "admin", _("Blocked by admin")
+
+    email_hash = models.CharField(max_length=64, unique=True)
+    reason = models.CharField(_("reason"), max_length=12, choices=Reason.choices)
+    created_at = models.DateTimeField(_("since"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("suppressed address")
+        verbose_name_plural = _("suppressed addresses")
+
+    def __str__(self):
+        return f"{self.email_hash[:12]}… ({self.reason})"

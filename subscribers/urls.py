@@ -1,0 +1,5 @@
+app_name = "subscribers"
+
+urlpatterns: list = [
+    # Signup, confirmation, unsubscribe and preference centre (issue #3).
+]
