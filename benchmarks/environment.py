@@ -1,0 +1,94 @@
+"""The benchmark's own database, Redis db and var dir, set before Django loads.
+
+Each default can be overridden from the environment. The harness runs Rundbrief in
+production mode (DEBUG off, hashed static files) because that is what it measures.
+"""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+WORK_DIR = Path(__file__).resolve().parent / "work"  # gitignored: peer venv, logs, CSVs
+
+DEFAULTS = {
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/rb_bench",
+    "REDIS_URL": "redis://127.0.0.1:6379/5",
+    "RUNDBRIEF_VAR_DIR": str(BASE_DIR / "var" / "h-bench"),
+    "RUNDBRIEF_ENV": "production",
+    "DEBUG": "0",
+    "SITE_URL": "http://127.0.0.1:8000",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "MAIL_DOMAIN": "bench.example.test",
+    "LOG_LEVEL": "WARNING",
+    # The load test posts hundreds of signups from one address within a second; the
+    # production anti-abuse limits would (rightly) refuse most of them.
+    "SIGNUP_MIN_FILL_SECONDS": "0",
+    "SIGNUP_RATE_PER_IP_PER_HOUR": "100000000",
+    "SIGNUP_RATE_PER_ADDRESS_PER_DAY": "100000000",
+}
+
+
+def configure():
+    """Put the defaults into os.environ (explicit values win) and return the env."""
+    for key, value in DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    var_dir = Path(os.environ["RUNDBRIEF_VAR_DIR"])
+    var_dir.mkdir(parents=True, exist_ok=True)
+    if not os.environ.get("SECRET_KEY"):
+        key_file = var_dir / "bench-secret-key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_urlsafe(50))
+        os.environ["SECRET_KEY"] = key_file.read_text().strip()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    return dict(os.environ)
+
+
+def ensure_database():
+    """Create the benchmark database if it does not exist yet (PostgreSQL only)."""
+    url = urlsplit(os.environ["DATABASE_URL"])
+    if not url.scheme.startswith("postgres"):
+        return
+    import psycopg
+
+    name = url.path.lstrip("/")
+    admin = url._replace(path="/postgres").geturl().replace("postgres://", "postgresql://", 1)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def manage(*args, env=None, check=True):
+    """Run a manage.py command in a child process with the benchmark environment."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=env or dict(os.environ),
+        check=check,
+        capture_output=True,
+        text=True,
+    )
+
+
+def prepare():
+    """Environment, database, migrations and collected static files, before django.setup()."""
+    env = configure()
+    ensure_database()
+    manage("migrate", "--no-input", "-v", "0")
+    manage("collectstatic", "--no-input", "-v", "0")
+    import django
+
+    django.setup()
+    return env
+
+
+def flush_redis():
+    """Empty the benchmark's own Redis database (never another one)."""
+    import redis
+
+    redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
