@@ -126,6 +126,13 @@ class Issue(models.Model):
     def __str__(self):
         return self.subject
 
+    def save(self, *args, **kwargs):
+        # The Entry.save pattern: keep the sanitised HTML next to the Markdown source.
+        from newsletter.rendering import render_markdown
+
+        self.body_html = render_markdown(self.body_markdown)
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self):
         return reverse(
             "newsletter:issue", kwargs={"slug": self.newsletter.slug, "issue_slug": self.slug}

@@ -1,5 +1,11 @@
+from django.urls import path
+
+from newsletter import views
+
 app_name = "newsletter"
 
-urlpatterns: list = [
-    # Public archive: filled in by the authoring and archive work (issue #4).
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("<slug:slug>/", views.detail, name="detail"),
+    path("<slug:slug>/<slug:issue_slug>/", views.issue, name="issue"),
 ]
