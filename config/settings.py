@@ -203,6 +203,20 @@ SEND_RATE_PER_SECOND = env_float("SEND_RATE_PER_SECOND", 0)  # 0: no limit
 SEND_RATE_PER_HOUR = env_int("SEND_RATE_PER_HOUR", 0)
 SEND_RATE_PER_DAY = env_int("SEND_RATE_PER_DAY", 0)
 SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 0)  # 0: the provider's own maximum
+# Sending engine (newsletter/sending.py); see docs/sending.md.
+SEND_LANES = env_int("SEND_LANES", 4)  # parallel batch chains per issue
+SEND_CLAIM_SIZE = env_int("SEND_CLAIM_SIZE", 50)  # rows one worker claims at a time (SMTP)
+SEND_LEASE_SECONDS = env_int("SEND_LEASE_SECONDS", 300)  # then a claimed row is re-sent
+SEND_MAX_ATTEMPTS = env_int("SEND_MAX_ATTEMPTS", 8)
+SEND_RETRY_BASE_SECONDS = env_float("SEND_RETRY_BASE_SECONDS", 30)
+SEND_RETRY_MAX_SECONDS = env_float("SEND_RETRY_MAX_SECONDS", 3600)
+SEND_BREAKER_THRESHOLD = env_int("SEND_BREAKER_THRESHOLD", 20)  # consecutive transient errors
+SEND_BREAKER_COOLDOWN_SECONDS = env_float("SEND_BREAKER_COOLDOWN_SECONDS", 30)
+SEND_RATE_PER_DOMAIN = env_str("SEND_RATE_PER_DOMAIN")  # "gmail.com=20,outlook.com=10" per s
+SEND_WARMUP_START = env_str("SEND_WARMUP_START")  # YYYY-MM-DD: first day of the warm-up
+SEND_WARMUP_DAILY = env_str("SEND_WARMUP_DAILY")  # "50,100,500,1000": mails per day 1, 2, …
+SEND_ESP_TEMPLATE = env_str("SEND_ESP_TEMPLATE")  # pass-through template (Postmark batch)
+SEND_ESP_MESSAGE_STREAM = env_str("SEND_ESP_MESSAGE_STREAM")  # Postmark broadcast stream
 
 
 def parse_email_url(url):

@@ -167,6 +167,8 @@ class Delivery(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     provider_message_id = models.CharField(max_length=255, blank=True)
+    # The transport of the last attempt (smtp, postmark, …), for per-provider error counts.
+    provider = models.CharField(max_length=40, blank=True)
     error = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

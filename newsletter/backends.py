@@ -1,0 +1,345 @@
+"""Transports for the sending engine, each answering per message with an Outcome.
+
+- PooledSMTP: one SMTP connection per worker process, reused for every mail (never one
+  connection per mail), SMTPUTF8 for internationalised addresses, optional DKIM (dkimpy).
+- EspBatch: anymail ESPs; one API call per batch where the provider has a batch API.
+- DjangoMail: any other Django backend (dev outbox, locmem), one message at a time.
+"""
+
+import io
+import logging
+import smtplib
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from email import policy
+from email.generator import BytesGenerator
+from email.utils import formataddr, parseaddr
+from functools import cache
+from pathlib import Path
+
+import dkim
+from anymail.exceptions import AnymailAPIError, AnymailError, AnymailRecipientsRefused
+from django.conf import settings
+from django.core.mail import get_connection
+
+logger = logging.getLogger(__name__)
+
+SENT, TRANSIENT, PERMANENT = "sent", "transient", "permanent"
+# Provider per-call maxima (shared DELIVERABILITY.md); anymail never splits a batch.
+ESP_BATCH_MAX = {
+    "amazon_ses": 50,
+    "mailjet": 50,
+    "resend": 100,
+    "postmark": 500,
+    "mailtrap": 500,
+    "unisender_go": 500,
+    "brevo": 1000,
+    "mailgun": 1000,
+    "sendgrid": 1000,
+}
+# ESPs whose batch send needs a stored template: the site names a pass-through template
+# (subject/html_body/text_body) in SEND_ESP_TEMPLATE; without one, mail goes one per call.
+ESP_TEMPLATE_BATCH = {"postmark"}
+DKIM_HEADERS = [
+    b"from",
+    b"to",
+    b"subject",
+    b"date",
+    b"message-id",
+    b"reply-to",
+    b"mime-version",
+    b"content-type",
+    b"list-id",
+    b"list-unsubscribe",
+    b"list-unsubscribe-post",
+]
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # SENT, TRANSIENT or PERMANENT
+    provider_message_id: str = ""
+    error: str = ""
+
+
+def transport_name():
+    """The key for rate limits, circuit breaker and error counts: smtp, postmark, …"""
+    backend = settings.EMAIL_BACKEND
+    if backend == SMTP_BACKEND:
+        return "smtp"
+    if backend.startswith("anymail.backends."):
+        return backend.split(".")[2]
+    return backend.rsplit(".", 2)[-2]
+
+
+def is_ascii(text):
+    return text.isascii()
+
+
+def envelope_address(address):
+    """Domain as IDNA (always valid); the local part is left as is (may need SMTPUTF8)."""
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{domain.encode('idna').decode('ascii')}"
+
+
+@cache
+def dkim_private_key():
+    key = settings.DKIM_PRIVATE_KEY.strip()
+    if key.startswith("-----BEGIN"):
+        return key.replace("\\n", "\n").encode()
+    return Path(key).read_bytes()
+
+
+def dkim_enabled():
+    return bool(settings.DKIM_PRIVATE_KEY and settings.DKIM_SELECTOR)
+
+
+def dkim_sign(raw, from_address):
+    domain = settings.DKIM_DOMAIN or from_address.rpartition("@")[2]
+    signature = dkim.sign(
+        raw,
+        settings.DKIM_SELECTOR.encode(),
+        domain.encode(),
+        dkim_private_key(),
+        include_headers=DKIM_HEADERS,
+    )
+    return signature + raw
+
+
+def message_bytes(message, recipient, utf8):
+    """RFC 5322 bytes with CRLF; for SMTPUTF8 the To header carries the raw address."""
+    mime = message.message()
+    if not utf8:
+        return mime.as_bytes(linesep="\r\n")
+    name = parseaddr(message.to[0])[0]
+    mime.replace_header("To", formataddr((name, recipient)) if name else recipient)
+    buffer = io.BytesIO()
+    BytesGenerator(buffer, policy=policy.SMTPUTF8.clone(linesep="\r\n")).flatten(mime)
+    return buffer.getvalue()
+
+
+class PooledSMTP:
+    """One reused SMTP connection; reconnects when the server dropped it."""
+
+    IDLE_CHECK_SECONDS = 30
+
+    def __init__(self):
+        self.connection = None
+        self.last_used = 0.0
+
+    def _open(self):
+        host, port = settings.EMAIL_HOST, settings.EMAIL_PORT
+        timeout = settings.EMAIL_TIMEOUT
+        if settings.EMAIL_USE_SSL:
+            connection = smtplib.SMTP_SSL(host, port, timeout=timeout)
+        else:
+            connection = smtplib.SMTP(host, port, timeout=timeout)
+            if settings.EMAIL_USE_TLS:
+                connection.starttls(context=ssl.create_default_context())
+        connection.ehlo_or_helo_if_needed()
+        if settings.EMAIL_HOST_USER:
+            connection.login(settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD)
+        return connection
+
+    def _ready_connection(self):
+        if self.connection is not None and time.monotonic() - self.last_used > (
+            self.IDLE_CHECK_SECONDS
+        ):
+            try:
+                self.connection.noop()
+            except (smtplib.SMTPException, OSError):
+                self.close()
+        if self.connection is None:
+            self.connection = self._open()
+        return self.connection
+
+    def close(self):
+        if self.connection is not None:
+            try:
+                self.connection.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+        self.connection = None
+
+    def send(self, message):
+        recipient = envelope_address(message.envelope_recipient)
+        sender = envelope_address(parseaddr(message.from_email)[1])
+        try:
+            connection = self._ready_connection()
+            utf8 = not (is_ascii(recipient) and is_ascii(sender))
+            if utf8 and not connection.has_extn("smtputf8"):
+                return Outcome(PERMANENT, error="smtp: the server does not support SMTPUTF8, "
+                               "needed for this internationalised address")
+            raw = message_bytes(message, recipient, utf8)
+            if dkim_enabled():
+                raw = dkim_sign(raw, sender)
+            options = ["SMTPUTF8", "BODY=8BITMIME"] if utf8 else []
+            connection.sendmail(sender, [recipient], raw, mail_options=options)
+        except smtplib.SMTPRecipientsRefused as error:
+            code, reply = next(iter(error.recipients.values()))
+            return smtp_outcome(code, reply)
+        except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as error:
+            # A data error answers for this message; a refused sender concerns every mail,
+            # so it counts as transient and lets the circuit breaker pause the send.
+            per_message = isinstance(error, smtplib.SMTPDataError)
+            return smtp_outcome(error.smtp_code, error.smtp_error, per_message=per_message)
+        except (smtplib.SMTPException, OSError, socket.timeout) as error:
+            self.close()
+            return Outcome(TRANSIENT, error=f"smtp: {type(error).__name__}: {error}"[:500])
+        finally:
+            self.last_used = time.monotonic()
+        return Outcome(SENT, provider_message_id=message.extra_headers.get("Message-ID", ""))
+
+
+def smtp_outcome(code, reply, per_message=True):
+    text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+    error = f"smtp: {code} {text}"[:500]
+    if per_message and 500 <= code < 600:
+        return Outcome(PERMANENT, error=error)
+    return Outcome(TRANSIENT, error=error)
+
+
+_smtp_pool = {}
+
+
+def pooled_smtp():
+    """The worker process's one SMTP connection for the current settings."""
+    key = (settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_HOST_USER)
+    if key not in _smtp_pool:
+        _smtp_pool[key] = PooledSMTP()
+    return _smtp_pool[key]
+
+
+def anymail_error_outcome(error):
+    """A whole-call ESP error: 429/5xx/network are transient, so is anything account-wide."""
+    status = getattr(error, "status_code", None)
+    error_text = f"{transport_name()}: {status or ''} {error}".strip()[:500]
+    if isinstance(error, AnymailRecipientsRefused):
+        return Outcome(PERMANENT, error=error_text)
+    return Outcome(TRANSIENT, error=error_text)
+
+
+def anymail_recipient_outcome(status, fallback_error=""):
+    if status is None:
+        return Outcome(TRANSIENT, error=fallback_error or "no status from the provider")
+    if status.status in ("rejected", "invalid"):
+        return Outcome(PERMANENT, error=f"{transport_name()}: {status.status}")
+    if status.status == "failed":
+        return Outcome(TRANSIENT, error=f"{transport_name()}: failed")
+    return Outcome(SENT, provider_message_id=status.message_id or "")
+
+
+class DjangoMail:
+    """Any other Django backend, one message per call on a connection kept open."""
+
+    def __init__(self):
+        self.connection = get_connection()
+        self.connection.open()
+
+    def send_one(self, message):
+        message.connection = self.connection
+        try:
+            message.send()
+        except (AnymailAPIError, AnymailRecipientsRefused) as error:
+            return anymail_error_outcome(error)
+        except AnymailError as error:  # bad payload for this message: do not retry it
+            return Outcome(PERMANENT, error=f"{transport_name()}: {error}"[:500])
+        except (OSError, smtplib.SMTPException) as error:
+            return Outcome(TRANSIENT, error=f"{type(error).__name__}: {error}"[:500])
+        status = getattr(message, "anymail_status", None)
+        recipient = status.recipients.get(message.envelope_recipient) if status else None
+        if status is not None and status.recipients:
+            return anymail_recipient_outcome(recipient)
+        return Outcome(SENT, provider_message_id=message.extra_headers.get("Message-ID", ""))
+
+
+def esp_batch_size():
+    provider_max = ESP_BATCH_MAX.get(transport_name(), 1)
+    if settings.SEND_BATCH_SIZE:
+        return max(1, min(settings.SEND_BATCH_SIZE, provider_max))
+    return provider_max
+
+
+def esp_batch_supported():
+    name = transport_name()
+    if name not in ESP_BATCH_MAX:
+        return False
+    return name not in ESP_TEMPLATE_BATCH or bool(settings.SEND_ESP_TEMPLATE)
+
+
+def send_esp_batch(messages):
+    """One ESP API call for many readers: a pass-through template filled per reader.
+
+    Each reader's personalised subject, HTML and text travel as merge data; per-reader
+    headers (List-Unsubscribe, Message-ID) as merge_headers, ids as merge_metadata.
+    """
+    from anymail.message import AnymailMessage
+
+    first = messages[0]
+    batch = AnymailMessage(
+        from_email=first.from_email,
+        to=[message.envelope_recipient for message in messages],
+        reply_to=first.reply_to,
+        headers={"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+        tags=first.tags,
+        metadata={"issue": first.metadata["issue"]},
+    )
+    batch.template_id = settings.SEND_ESP_TEMPLATE
+    batch.merge_data = {m.envelope_recipient: template_model(m) for m in messages}
+    batch.merge_headers = {m.envelope_recipient: per_reader_headers(m) for m in messages}
+    batch.merge_metadata = {
+        m.envelope_recipient: {"delivery": m.metadata["delivery"]} for m in messages
+    }
+    batch.esp_extra = {"MessageStream": settings.SEND_ESP_MESSAGE_STREAM} if (
+        transport_name() == "postmark" and settings.SEND_ESP_MESSAGE_STREAM
+    ) else {}
+    try:
+        batch.send()
+    except (AnymailAPIError, AnymailRecipientsRefused) as error:
+        return [anymail_error_outcome(error)] * len(messages)
+    except (AnymailError, OSError) as error:
+        return [Outcome(TRANSIENT, error=f"{transport_name()}: {error}"[:500])] * len(messages)
+    recipients = batch.anymail_status.recipients
+    return [anymail_recipient_outcome(recipients.get(m.envelope_recipient)) for m in messages]
+
+
+def template_model(message):
+    html = next(content for content, mimetype in message.alternatives if mimetype == "text/html")
+    return {"subject": message.subject, "html_body": html, "text_body": message.body}
+
+
+def per_reader_headers(message):
+    keep = ("List-Unsubscribe", "List-Id", "Message-ID", "Feedback-ID", "Precedence", "Date")
+    return {name: value for name, value in message.extra_headers.items() if name in keep}
+
+
+_django_mail = {}
+
+
+def django_mail():
+    backend = settings.EMAIL_BACKEND
+    if backend not in _django_mail:
+        _django_mail[backend] = DjangoMail()
+    return _django_mail[backend]
+
+
+def use_esp_batch():
+    return settings.EMAIL_BACKEND.startswith("anymail.backends.") and esp_batch_supported()
+
+
+def chunk_size():
+    """How many messages go to the transport at once (1 unless a batch API is used)."""
+    return esp_batch_size() if use_esp_batch() else 1
+
+
+def send_messages(messages):
+    """Send built messages with the configured transport; one Outcome per message."""
+    if transport_name() == "smtp":
+        sender = pooled_smtp()
+        return [sender.send(message) for message in messages]
+    if use_esp_batch():
+        return send_esp_batch(messages)
+    return [django_mail().send_one(message) for message in messages]
