@@ -1,5 +1,23 @@
+from django.urls import path
+
+from subscribers import views
+
 app_name = "subscribers"
 
-urlpatterns: list = [
-    # Signup, confirmation, unsubscribe and preference centre (issue #3).
+urlpatterns = [
+    path("embed/<slug:newsletter_slug>/subscribe/", views.embed_subscribe, name="embed_subscribe"),
+    path("confirm/<str:token>/", views.confirm, name="confirm"),
+    path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("preferences/erased/", views.erased, name="erased"),
+    path("preferences/<str:token>/", views.preferences, name="preferences"),
+    path(
+        "preferences/<str:token>/unsubscribe-all/",
+        views.preferences_unsubscribe_all,
+        name="preferences_unsubscribe_all",
+    ),
+    path("preferences/<str:token>/export/", views.preferences_export, name="preferences_export"),
+    path("preferences/<str:token>/erase/", views.preferences_erase, name="preferences_erase"),
+    path("resend/", views.resend, name="resend"),
+    path("<slug:newsletter_slug>/subscribe/", views.subscribe, name="subscribe"),
+    path("<slug:newsletter_slug>/subscribe/thanks/", views.subscribe_done, name="subscribe_done"),
 ]

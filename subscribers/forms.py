@@ -1,0 +1,97 @@
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from newsletter.models import Newsletter
+from subscribers.tokens import form_started_stamp, seconds_since_form_started
+from subscribers.validation import clean_address
+
+
+class AddressField(forms.CharField):
+    """An email input validated by subscribers.validation (syntax, domain, IDN)."""
+
+    widget = forms.EmailInput(attrs={"autocomplete": "email", "inputmode": "email"})
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 320)
+        kwargs.setdefault("label", _("Email address"))
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        return clean_address(super().clean(value))
+
+
+class SignupForm(forms.Form):
+    """Email, optional name and the newsletter's consent text, plus two bot traps."""
+
+    email = AddressField()
+    name = forms.CharField(
+        label=_("Name (optional)"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    consent = forms.BooleanField(
+        required=True, error_messages={"required": _("Please tick the box to agree.")}
+    )
+    # Honeypot: hidden from people by CSS and aria-hidden, filled in by naive bots.
+    website = forms.CharField(
+        label=_("Leave this field empty"),
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+    started = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, newsletter, check_fill_time=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.newsletter = newsletter
+        self.check_fill_time = check_fill_time
+        self.fields["consent"].label = newsletter.consent_text
+        self.initial.setdefault("started", form_started_stamp())
+        self.is_bot = False
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("website"):
+            self.is_bot = True
+        if self.check_fill_time:
+            elapsed = seconds_since_form_started(cleaned.get("started"))
+            if elapsed is None or elapsed < settings.SIGNUP_MIN_FILL_SECONDS:
+                # A fresh stamp, so a person who was just quick can simply send again.
+                self.data = self.data.copy()
+                self.data["started"] = form_started_stamp()
+                raise forms.ValidationError(
+                    _("That was very quick. Please check your details and send the form again."),
+                    code="too_fast",
+                )
+        return cleaned
+
+
+class ResendForm(forms.Form):
+    email = AddressField()
+    newsletter = forms.ModelChoiceField(
+        label=_("Newsletter"), queryset=Newsletter.objects.all(), to_field_name="slug"
+    )
+
+
+class PreferencesForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    newsletters = forms.ModelMultipleChoiceField(
+        label=_("Newsletters you receive"),
+        queryset=Newsletter.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+
+class EraseForm(forms.Form):
+    sure = forms.BooleanField(
+        label=_("Yes, delete all my data. This cannot be undone."),
+        required=True,
+        error_messages={"required": _("Please tick the box to confirm.")},
+    )

@@ -1,0 +1,397 @@
+"""Every write about subscribers: signup, confirmation, unsubscribe, preferences, erasure.
+
+Views, tasks, admin actions and commands call these functions and nothing else writes.
+Mail is never sent inside a transaction: tasks are enqueued with delay_on_commit.
+"""
+
+import ipaddress
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from subscribers import ratelimit
+from subscribers.models import Event, Subscriber, Subscription, Suppression
+from subscribers.suppression import email_hash, normalise_email
+
+# A second signup within this time never sends a second mail (double clicks, reloads).
+CONFIRMATION_RESEND_INTERVAL = timedelta(minutes=2)
+# Statuses that a signup form must never turn back into mail.
+BLOCKED_STATUSES = (Subscription.Status.BOUNCED, Subscription.Status.COMPLAINED)
+# Suppressions that a person's own new signup does not lift.
+HARD_SUPPRESSIONS = (
+    Suppression.Reason.BOUNCED,
+    Suppression.Reason.COMPLAINED,
+    Suppression.Reason.ADMIN,
+)
+
+
+def consent_ip(ip):
+    """The IP address to keep as consent evidence, per settings.CONSENT_IP_MODE."""
+    mode = settings.CONSENT_IP_MODE
+    if not ip or mode == "drop":
+        return None
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    if mode == "store":
+        return str(address)
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+
+
+def is_suppressed(email):
+    """True when the address must never be mailed (erased, bounced, complained, blocked)."""
+    return Suppression.objects.filter(email_hash=email_hash(email)).exists()
+
+
+def _hard_suppressed(email):
+    return Suppression.objects.filter(
+        email_hash=email_hash(email), reason__in=HARD_SUPPRESSIONS
+    ).exists()
+
+
+def _record_consent(subscription, *, source, ip, consent_text, consent_version):
+    subscription.source = source
+    subscription.consent_text = consent_text
+    subscription.consent_version = consent_version
+    subscription.consent_ip = consent_ip(ip)
+    subscription.subscribed_at = timezone.now()
+
+
+@transaction.atomic
+def subscribe(*, newsletter, email, name="", source, ip=None, language=""):
+    """Start double opt-in for an address; the outcome is deliberately invisible to callers.
+
+    1. Addresses on a hard suppression (bounce, complaint, admin block) get nothing.
+    2. New, unsubscribed or pending subscriptions become pending with fresh consent
+       evidence, and a confirmation mail is requested (throttled).
+    3. Confirmed, bounced and complained subscriptions are left exactly as they are.
+    """
+    email = normalise_email(email)
+    if _hard_suppressed(email):
+        return None
+    subscriber, created = Subscriber.objects.get_or_create(
+        email=email, defaults={"name": name.strip(), "language": language}
+    )
+    subscription, _new = Subscription.objects.select_for_update().get_or_create(
+        subscriber=subscriber, newsletter=newsletter, defaults={"source": source}
+    )
+    if subscription.status == Subscription.Status.CONFIRMED:
+        return subscription
+    if subscription.status in BLOCKED_STATUSES:
+        return subscription
+    if name.strip() and not subscriber.name:
+        subscriber.name = name.strip()
+        subscriber.save(update_fields=["name"])
+    _record_consent(
+        subscription,
+        source=source,
+        ip=ip,
+        consent_text=newsletter.consent_text,
+        consent_version=newsletter.consent_version,
+    )
+    subscription.status = Subscription.Status.PENDING
+    subscription.unsubscribed_at = None
+    subscription.save()
+    Event.objects.create(
+        subscriber=subscriber,
+        newsletter=newsletter,
+        kind=Event.Kind.SUBSCRIBED,
+        data={
+            "source": source,
+            "consent_version": newsletter.consent_version,
+            "ip": subscription.consent_ip,
+        },
+    )
+    request_confirmation(subscription=subscription)
+    return subscription
+
+
+def request_confirmation(*, subscription):
+    """Queue a confirmation mail unless throttled; returns True when one was queued.
+
+    Throttling is what keeps the form from being a mail bomb aimed at a third party:
+    at most SIGNUP_RATE_PER_ADDRESS_PER_DAY mails per address per day, and never two
+    within CONFIRMATION_RESEND_INTERVAL.
+    """
+    from subscribers.tasks import send_confirmation_task
+
+    if subscription.status != Subscription.Status.PENDING:
+        return False
+    now = timezone.now()
+    sent_at = subscription.confirmation_sent_at
+    if sent_at and now - sent_at < CONFIRMATION_RESEND_INTERVAL:
+        return False
+    if not ratelimit.address_allowed(subscription.subscriber.email):
+        return False
+    Subscription.objects.filter(pk=subscription.pk).update(confirmation_sent_at=now)
+    subscription.confirmation_sent_at = now
+    Event.objects.create(
+        subscriber_id=subscription.subscriber_id,
+        newsletter_id=subscription.newsletter_id,
+        kind=Event.Kind.CONFIRMATION_SENT,
+    )
+    send_confirmation_task.delay_on_commit(subscription_id=subscription.pk)
+    return True
+
+
+def resend_confirmation(*, newsletter, email):
+    """Re-send the confirmation mail of a pending subscription; silent otherwise."""
+    try:
+        subscription = Subscription.objects.select_related("subscriber").get(
+            newsletter=newsletter, subscriber__email=normalise_email(email)
+        )
+    except Subscription.DoesNotExist:
+        return False
+    with transaction.atomic():
+        return request_confirmation(subscription=subscription)
+
+
+@transaction.atomic
+def confirm_subscription(*, subscription):
+    """Activate a pending subscription (idempotent) and queue the welcome mail if enabled."""
+    from subscribers.tasks import send_welcome_task
+
+    subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
+    if subscription.status != Subscription.Status.PENDING:
+        return subscription
+    subscription.status = Subscription.Status.CONFIRMED
+    subscription.confirmed_at = timezone.now()
+    subscription.save(update_fields=["status", "confirmed_at"])
+    # The person proved they own the mailbox: an earlier erasure no longer applies.
+    Suppression.objects.filter(
+        email_hash=email_hash(subscription.subscriber.email), reason=Suppression.Reason.ERASED
+    ).delete()
+    Event.objects.create(
+        subscriber_id=subscription.subscriber_id,
+        newsletter_id=subscription.newsletter_id,
+        kind=Event.Kind.CONFIRMED,
+    )
+    if subscription.newsletter.welcome_enabled:
+        send_welcome_task.delay_on_commit(subscription_id=subscription.pk)
+    return subscription
+
+
+@transaction.atomic
+def unsubscribe(*, subscription, reason):
+    """Stop mail for one newsletter at once; repeating it changes nothing."""
+    updated = Subscription.objects.filter(
+        pk=subscription.pk,
+        status__in=(Subscription.Status.PENDING, Subscription.Status.CONFIRMED),
+    ).update(status=Subscription.Status.UNSUBSCRIBED, unsubscribed_at=timezone.now())
+    if updated:
+        Event.objects.create(
+            subscriber_id=subscription.subscriber_id,
+            newsletter_id=subscription.newsletter_id,
+            kind=Event.Kind.UNSUBSCRIBED,
+            reason=reason,
+        )
+    subscription.refresh_from_db()
+    return bool(updated)
+
+
+def unsubscribe_all(*, subscriber, reason):
+    """Unsubscribe from every newsletter of the site; returns how many were active."""
+    active = subscriber.subscriptions.filter(
+        status__in=(Subscription.Status.PENDING, Subscription.Status.CONFIRMED)
+    )
+    return sum(unsubscribe(subscription=s, reason=reason) for s in active)
+
+
+@transaction.atomic
+def update_preferences(*, subscriber, name, newsletters):
+    """Save the name and the chosen newsletters from the preference centre.
+
+    The preference link was mailed to this address, so a newsletter chosen here is
+    confirmed directly, with the preference centre recorded as the consent source.
+    """
+    if subscriber.name != name.strip():
+        subscriber.name = name.strip()
+        subscriber.save(update_fields=["name"])
+        Event.objects.create(subscriber=subscriber, kind=Event.Kind.UPDATED, data={"field": "name"})
+    chosen = {n.pk: n for n in newsletters}
+    for subscription in subscriber.subscriptions.select_related("newsletter"):
+        if subscription.newsletter_id not in chosen:
+            unsubscribe(subscription=subscription, reason=Event.Reason.PREFERENCES)
+        chosen_newsletter = chosen.pop(subscription.newsletter_id, None)
+        if chosen_newsletter and subscription.status == Subscription.Status.UNSUBSCRIBED:
+            _confirm_from_preferences(subscription, chosen_newsletter)
+        elif chosen_newsletter and subscription.status == Subscription.Status.PENDING:
+            confirm_subscription(subscription=subscription)
+    for newsletter in chosen.values():
+        subscription = Subscription(subscriber=subscriber, newsletter=newsletter)
+        _confirm_from_preferences(subscription, newsletter)
+
+
+def _confirm_from_preferences(subscription, newsletter):
+    _record_consent(
+        subscription,
+        source=Subscription.Source.PREFERENCES,
+        ip=None,
+        consent_text=newsletter.consent_text,
+        consent_version=newsletter.consent_version,
+    )
+    subscription.status = Subscription.Status.CONFIRMED
+    subscription.confirmed_at = timezone.now()
+    subscription.unsubscribed_at = None
+    subscription.save()
+    Event.objects.create(
+        subscriber_id=subscription.subscriber_id,
+        newsletter=newsletter,
+        kind=Event.Kind.CONFIRMED,
+        reason="",
+        data={"source": Subscription.Source.PREFERENCES},
+    )
+
+
+def export_data(*, subscriber):
+    """Everything stored about a subscriber, as JSON-ready data (GDPR Art. 15 and 20)."""
+    Event.objects.create(subscriber=subscriber, kind=Event.Kind.EXPORTED)
+    subscriptions = subscriber.subscriptions.select_related("newsletter")
+    return {
+        "email": subscriber.email,
+        "name": subscriber.name,
+        "language": subscriber.language,
+        "custom_fields": subscriber.custom_fields,
+        "created_at": subscriber.created_at.isoformat(),
+        "subscriptions": [_subscription_data(s) for s in subscriptions],
+        "events": [
+            {
+                "kind": e.kind,
+                "reason": e.reason,
+                "newsletter": e.newsletter.name if e.newsletter else None,
+                "data": e.data,
+                "at": e.created_at.isoformat(),
+            }
+            for e in subscriber.events.select_related("newsletter").order_by("created_at", "id")
+        ],
+    }
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def _subscription_data(subscription):
+    return {
+        "newsletter": subscription.newsletter.name,
+        "status": subscription.status,
+        "source": subscription.source,
+        "consent_text": subscription.consent_text,
+        "consent_version": subscription.consent_version,
+        "consent_ip": subscription.consent_ip,
+        "subscribed_at": _iso(subscription.subscribed_at),
+        "confirmed_at": _iso(subscription.confirmed_at),
+        "unsubscribed_at": _iso(subscription.unsubscribed_at),
+    }
+
+
+def suppress(*, email, reason):
+    """Add the keyed hash of an address to the suppression list (idempotent)."""
+    Suppression.objects.get_or_create(email_hash=email_hash(email), defaults={"reason": reason})
+
+
+@transaction.atomic
+def erase_subscriber(*, subscriber):
+    """Delete a subscriber's personal data, keeping only the keyed hash for suppression.
+
+    Their events are deleted too (they hold IPs and consent details); one event without
+    any link to the person remains, so the erasure itself is on record.
+    """
+    suppress(email=subscriber.email, reason=Suppression.Reason.ERASED)
+    subscriber.events.all().delete()
+    subscriber.delete()
+    Event.objects.create(subscriber=None, kind=Event.Kind.ERASED, reason=Event.Reason.ERASED)
+
+
+def _mark_problem(*, email, newsletter, status, kind, reason, suppression_reason):
+    subscriptions = Subscription.objects.filter(subscriber__email=normalise_email(email))
+    if newsletter is not None:
+        subscriptions = subscriptions.filter(newsletter=newsletter)
+    now = timezone.now()
+    for subscription in subscriptions.exclude(status=status):
+        Subscription.objects.filter(pk=subscription.pk).update(status=status, unsubscribed_at=now)
+        Event.objects.create(
+            subscriber_id=subscription.subscriber_id,
+            newsletter_id=subscription.newsletter_id,
+            kind=kind,
+            reason=reason,
+        )
+    suppress(email=email, reason=suppression_reason)
+
+
+@transaction.atomic
+def record_bounce(*, email, newsletter=None, permanent=True):
+    """A permanent bounce stops all mail to the address; a transient one is only noted."""
+    if not permanent:
+        subscriber = Subscriber.objects.filter(email=normalise_email(email)).first()
+        if subscriber:
+            Event.objects.create(
+                subscriber=subscriber,
+                newsletter=newsletter,
+                kind=Event.Kind.BOUNCED,
+                data={"permanent": False},
+            )
+        return
+    _mark_problem(
+        email=email,
+        newsletter=newsletter,
+        status=Subscription.Status.BOUNCED,
+        kind=Event.Kind.BOUNCED,
+        reason=Event.Reason.BOUNCE,
+        suppression_reason=Suppression.Reason.BOUNCED,
+    )
+
+
+@transaction.atomic
+def record_complaint(*, email, newsletter=None):
+    """A spam complaint stops all mail to the address for good."""
+    _mark_problem(
+        email=email,
+        newsletter=newsletter,
+        status=Subscription.Status.COMPLAINED,
+        kind=Event.Kind.COMPLAINED,
+        reason=Event.Reason.COMPLAINT,
+        suppression_reason=Suppression.Reason.COMPLAINED,
+    )
+
+
+def purge_pending(*, now=None):
+    """Delete subscriptions left unconfirmed past PENDING_PURGE_DAYS; returns how many.
+
+    Subscribers left with no subscription at all are deleted with their events: an
+    address that never confirmed anything is personal data without a purpose.
+    """
+    cutoff = (now or timezone.now()) - timedelta(days=settings.PENDING_PURGE_DAYS)
+    expired = Subscription.objects.pending().filter(subscribed_at__lt=cutoff)
+    purged = 0
+    while batch := list(expired.values_list("pk", "subscriber_id", "newsletter_id")[:1000]):
+        purged += _purge_batch(batch)
+    return purged
+
+
+@transaction.atomic
+def _purge_batch(batch):
+    Subscription.objects.filter(pk__in=[pk for pk, _s, _n in batch]).delete()
+    subscriber_ids = {subscriber_id for _pk, subscriber_id, _n in batch}
+    orphans = set(
+        Subscriber.objects.filter(pk__in=subscriber_ids, subscriptions__isnull=True).values_list(
+            "pk", flat=True
+        )
+    )
+    Event.objects.filter(subscriber_id__in=orphans).delete()
+    Subscriber.objects.filter(pk__in=orphans).delete()
+    Event.objects.bulk_create(
+        Event(
+            subscriber_id=subscriber_id,
+            newsletter_id=newsletter_id,
+            kind=Event.Kind.UNSUBSCRIBED,
+            reason=Event.Reason.EXPIRED,
+        )
+        for _pk, subscriber_id, newsletter_id in batch
+        if subscriber_id not in orphans
+    )
+    return len(batch)

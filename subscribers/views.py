@@ -1,0 +1,223 @@
+"""Public pages of the subscribers app: form → one service call → redirect or render.
+
+GET never changes state (link scanners fetch every URL in a mail); confirmation and
+unsubscribe act on POST only, and those POSTs need no cookie: the token is the secret.
+"""
+
+import json
+
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from newsletter.models import Newsletter
+from subscribers import ratelimit, services
+from subscribers.forms import EraseForm, PreferencesForm, ResendForm, SignupForm
+from subscribers.models import Event, Subscriber, Subscription
+from subscribers.tokens import LinkExpired, LinkInvalid, subscription_token_from
+
+
+def client_ip(request):
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def rate_limited(request):
+    return render(request, "subscribers/rate_limited.html", status=429)
+
+
+def _signup(request, newsletter, *, source, check_fill_time):
+    """Shared POST handling of the signup page and the embedded form."""
+    if not ratelimit.ip_allowed(client_ip(request)):
+        return rate_limited(request)
+    form = SignupForm(request.POST, newsletter=newsletter, check_fill_time=check_fill_time)
+    if not form.is_valid():
+        return render(
+            request, "subscribers/subscribe.html", {"newsletter": newsletter, "form": form}
+        )
+    if not form.is_bot:  # bots get the same answer as people and nothing else
+        services.subscribe(
+            newsletter=newsletter,
+            email=form.cleaned_data["email"],
+            name=form.cleaned_data["name"],
+            source=source,
+            ip=client_ip(request),
+            language=get_language() or "",
+        )
+    # The same redirect whatever the address's state: nothing to enumerate.
+    return redirect("subscribers:subscribe_done", newsletter_slug=newsletter.slug)
+
+
+@require_http_methods(["GET", "POST"])
+def subscribe(request, newsletter_slug):
+    newsletter = get_object_or_404(Newsletter, slug=newsletter_slug)
+    if request.method == "POST":
+        return _signup(request, newsletter, source=Subscription.Source.FORM, check_fill_time=True)
+    form = SignupForm(newsletter=newsletter)
+    return render(request, "subscribers/subscribe.html", {"newsletter": newsletter, "form": form})
+
+
+def subscribe_done(request, newsletter_slug):
+    newsletter = get_object_or_404(Newsletter, slug=newsletter_slug)
+    return render(request, "subscribers/subscribe_done.html", {"newsletter": newsletter})
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def embed_subscribe(request, newsletter_slug):
+    """The target of the copy-paste form on other sites.
+
+    A cross-site POST carries no CSRF cookie, so this endpoint has its own protection:
+    the honeypot, per-IP and per-address limits, and double opt-in itself (a forged
+    signup only ever yields one throttled confirmation mail, which nobody clicks).
+    A form with errors is shown again as our own page, where the normal checks apply.
+    """
+    newsletter = get_object_or_404(Newsletter, slug=newsletter_slug)
+    if request.method == "GET":
+        return redirect("subscribers:subscribe", newsletter_slug=newsletter.slug)
+    return _signup(request, newsletter, source=Subscription.Source.EMBED, check_fill_time=False)
+
+
+def _link_problem(request, *, expired, newsletter=None):
+    form = ResendForm(initial={"newsletter": newsletter.slug if newsletter else None})
+    context = {"expired": expired, "form": form}
+    return render(request, "subscribers/link_invalid.html", context, status=410 if expired else 400)
+
+
+def _pending_or_done(token):
+    return (
+        Subscription.objects.select_related("subscriber", "newsletter")
+        .filter(token=token)
+        .exclude(status__in=services.BLOCKED_STATUSES)
+        .first()
+    )
+
+
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "POST"])
+def confirm(request, token):
+    """GET shows a page that POSTs back (by script, or by its button); POST confirms."""
+    try:
+        subscription_token = subscription_token_from(token)
+    except LinkExpired:
+        return _link_problem(request, expired=True)
+    except LinkInvalid:
+        return _link_problem(request, expired=False)
+    subscription = _pending_or_done(subscription_token)
+    if subscription is None or subscription.status == Subscription.Status.UNSUBSCRIBED:
+        return _link_problem(request, expired=False)
+    context = {"subscription": subscription, "newsletter": subscription.newsletter}
+    if subscription.status == Subscription.Status.CONFIRMED:
+        return render(request, "subscribers/confirmed.html", context)
+    if request.method == "GET":
+        return render(request, "subscribers/confirm.html", context)
+    services.confirm_subscription(subscription=subscription)
+    return render(request, "subscribers/confirmed.html", context)
+
+
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request, token):
+    """RFC 8058: a POST unsubscribes at once, without cookies; a GET shows one button."""
+    subscription = get_object_or_404(
+        Subscription.objects.select_related("subscriber", "newsletter"), token=token
+    )
+    if request.method == "GET":
+        return render(request, "subscribers/unsubscribe.html", {"subscription": subscription})
+    one_click = request.POST.get("List-Unsubscribe") == "One-Click"
+    reason = Event.Reason.ONE_CLICK if one_click else Event.Reason.LINK
+    services.unsubscribe(subscription=subscription, reason=reason)
+    if one_click:
+        return HttpResponse(_("You are unsubscribed."), content_type="text/plain; charset=utf-8")
+    return render(request, "subscribers/unsubscribed.html", {"subscription": subscription})
+
+
+def _subscriber(token):
+    return get_object_or_404(Subscriber, token=token)
+
+
+def _active_newsletters(subscriber):
+    active = (Subscription.Status.PENDING, Subscription.Status.CONFIRMED)
+    return Newsletter.objects.filter(
+        subscriptions__subscriber=subscriber, subscriptions__status__in=active
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def preferences(request, token):
+    subscriber = _subscriber(token)
+    if request.method == "POST":
+        form = PreferencesForm(request.POST)
+        if form.is_valid():
+            services.update_preferences(
+                subscriber=subscriber,
+                name=form.cleaned_data["name"],
+                newsletters=form.cleaned_data["newsletters"],
+            )
+            return redirect(f"{request.path}?saved=1")
+    else:
+        form = PreferencesForm(
+            initial={"name": subscriber.name, "newsletters": _active_newsletters(subscriber)}
+        )
+    context = {"subscriber": subscriber, "form": form, "saved": "saved" in request.GET}
+    return render(request, "subscribers/preferences.html", context)
+
+
+@require_POST
+def preferences_unsubscribe_all(request, token):
+    subscriber = _subscriber(token)
+    services.unsubscribe_all(subscriber=subscriber, reason=Event.Reason.PREFERENCES)
+    return redirect(reverse("subscribers:preferences", kwargs={"token": token}) + "?saved=1")
+
+
+@require_POST
+def preferences_export(request, token):
+    subscriber = _subscriber(token)
+    data = services.export_data(subscriber=subscriber)
+    response = HttpResponse(
+        json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json"
+    )
+    filename = f"rundbrief-data-{timezone.now():%Y-%m-%d}.json"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def preferences_erase(request, token):
+    subscriber = _subscriber(token)
+    form = EraseForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        services.erase_subscriber(subscriber=subscriber)
+        return redirect("subscribers:erased")
+    return render(request, "subscribers/erase.html", {"subscriber": subscriber, "form": form})
+
+
+def erased(request):
+    return render(request, "subscribers/erased.html")
+
+
+@require_http_methods(["GET", "POST"])
+def resend(request):
+    """Ask for a new confirmation mail; the answer never says whether one was sent."""
+    if request.method == "GET":
+        form = ResendForm(initial={"newsletter": request.GET.get("newsletter")})
+        return render(request, "subscribers/resend.html", {"form": form})
+    if not ratelimit.ip_allowed(client_ip(request)):
+        return rate_limited(request)
+    form = ResendForm(request.POST)
+    if not form.is_valid():
+        return render(request, "subscribers/resend.html", {"form": form})
+    services.resend_confirmation(
+        newsletter=form.cleaned_data["newsletter"], email=form.cleaned_data["email"]
+    )
+    return render(request, "subscribers/resend_done.html", {"form": form})

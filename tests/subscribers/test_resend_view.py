@@ -1,0 +1,37 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from subscribers.models import Event, Subscription
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_pending_address_gets_a_new_mail_and_the_same_answer_as_unknown_ones(
+    client, newsletter, make_subscription, django_capture_on_commit_callbacks
+):
+    subscription = make_subscription(confirmation_sent_at=timezone.now() - timedelta(hours=1))
+    with django_capture_on_commit_callbacks() as callbacks:
+        known = client.post("/resend/", {"email": "reader@example.org", "newsletter": "garden"})
+    unknown = client.post("/resend/", {"email": "nobody@example.org", "newsletter": "garden"})
+    assert known.status_code == unknown.status_code == 200
+    assert known.content == unknown.content
+    assert len(callbacks) == 1
+    subscription.refresh_from_db()
+    assert subscription.confirmation_sent_at > timezone.now() - timedelta(minutes=1)
+
+
+def test_a_confirmed_address_gets_nothing(
+    client, newsletter, make_subscription, django_capture_on_commit_callbacks
+):
+    make_subscription(status=Subscription.Status.CONFIRMED)
+    with django_capture_on_commit_callbacks() as callbacks:
+        client.post("/resend/", {"email": "reader@example.org", "newsletter": "garden"})
+    assert callbacks == []
+    assert not Event.objects.filter(kind=Event.Kind.CONFIRMATION_SENT).exists()
+
+
+def test_the_form_preselects_the_newsletter(client, newsletter):
+    html = client.get("/resend/?newsletter=garden").content.decode()
+    assert '<option value="garden" selected>' in html
