@@ -7,8 +7,8 @@ from html.parser import HTMLParser
 
 WIDTH = 76
 BLOCK_TAGS = {
-    "p", "div", "section", "figure", "figcaption", "table", "thead", "tbody", "tfoot",
-    "caption", "dl", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6",
+    "p", "div", "section", "figure", "figcaption", "table", "caption", "dl", "dt", "dd",
+    "h1", "h2", "h3", "h4", "h5", "h6",
 }  # fmt: skip
 SPACES_RE = re.compile(r"\s+")
 
@@ -32,7 +32,7 @@ class TextConverter(HTMLParser):
         return "> " * self.quote_depth + "   " * max(len(self.lists) - 1, 0)
 
     def blank_line(self):
-        if self.lines and self.lines[-1] != self.prefix().rstrip():
+        if self.lines and self.lines[-1].strip("> "):
             self.lines.append(self.prefix().rstrip())
 
     def flush(self):
@@ -170,7 +170,7 @@ class TextConverter(HTMLParser):
             return
         if not href or href.startswith("#"):
             return
-        if label in (href, href.removeprefix("mailto:")):
+        if label in (href, re.sub(r"^(https?://|mailto:)", "", href)):
             return  # the address is already visible in the text
         if href not in self.links:
             self.links.append(href)
