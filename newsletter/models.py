@@ -1,6 +1,7 @@
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -9,6 +10,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #1a73e8."))
+# Newsletter slugs share the URL root with the site's own paths; issue slugs share a
+# newsletter's root with its signup page and feeds (see briefs/interfaces.md).
+RESERVED_NEWSLETTER_SLUGS = frozenset(
+    {
+        "admin", "static", "media", "healthz", "i18n", "embed", "confirm", "u",
+        "preferences", "resend", "sitemap.xml", "robots.txt", "api", "webhooks", "anymail",
+    }
+)  # fmt: skip
+RESERVED_ISSUE_SLUGS = frozenset({"subscribe", "feed"})
 
 
 class NewsletterQuerySet(models.QuerySet):
@@ -63,8 +73,27 @@ class Newsletter(models.Model):
     def __str__(self):
         return self.name
 
+    def save(self, *args, **kwargs):
+        # Consent evidence names the wording's version, so new wording is a new version.
+        if self.pk is not None:
+            stored = Newsletter.objects.filter(pk=self.pk).values_list("consent_text", flat=True)
+            old_text = stored.first()
+            if old_text is not None and old_text != self.consent_text:
+                self.consent_version += 1
+                if kwargs.get("update_fields") is not None:
+                    kwargs["update_fields"] = {*kwargs["update_fields"], "consent_version"}
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self):
         return reverse("newsletter:detail", kwargs={"slug": self.slug})
+
+    def clean(self):
+        super().clean()
+        if self.slug and self.slug.lower() in RESERVED_NEWSLETTER_SLUGS:
+            raise ValidationError(
+                {"slug": _("“%(slug)s” is used by the site itself; choose another slug.")
+                 % {"slug": self.slug}}
+            )  # fmt: skip
 
     @property
     def from_header(self):
@@ -131,12 +160,33 @@ class Issue(models.Model):
         from newsletter.rendering import render_markdown
 
         self.body_html = render_markdown(self.body_markdown)
+        if kwargs.get("update_fields") is not None and "body_markdown" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "body_html"}
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return reverse(
             "newsletter:issue", kwargs={"slug": self.newsletter.slug, "issue_slug": self.slug}
         )
+
+    @property
+    def is_editable(self):
+        return self.status in (self.Status.DRAFT, self.Status.SCHEDULED)
+
+    def clean(self):
+        super().clean()
+        from newsletter.placeholders import validate_placeholders
+
+        errors = {}
+        if self.slug and self.slug.lower() in RESERVED_ISSUE_SLUGS:
+            errors["slug"] = _("“%(slug)s” is reserved; choose another slug.") % {"slug": self.slug}
+        for name in ("subject", "preview_text", "body_markdown"):
+            try:
+                validate_placeholders(getattr(self, name))
+            except ValidationError as error:
+                errors[name] = error
+        if errors:
+            raise ValidationError(errors)
 
 
 class DeliveryQuerySet(models.QuerySet):
