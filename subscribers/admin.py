@@ -1,0 +1,370 @@
+"""Django admin for readers: lists with counts, bulk actions, history, CSV import/export.
+
+Actions and views stay thin: every change goes through subscribers.services.
+"""
+
+import io
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.http import StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from newsletter.models import Newsletter
+from subscribers import services
+from subscribers.importing import ColumnMapping, ImportRefused, export_rows, import_subscribers
+from subscribers.models import Event, Subscriber, Subscription, Suppression
+from subscribers.suppression import email_hash
+
+
+def status_counts(queryset):
+    """[(label, count)] for every status, in the order of the choices."""
+    counts = dict(queryset.values_list("status").annotate(n=Count("pk")).order_by())
+    return [(label, counts.get(value, 0)) for value, label in Subscription.Status.choices]
+
+
+class SubscriptionInline(admin.TabularInline):
+    model = Subscription
+    extra = 0
+    fields = ("newsletter", "status", "source", "subscribed_at", "confirmed_at", "consent_version")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class EventInline(admin.TabularInline):
+    """The append-only history: shown, never edited."""
+
+    model = Event
+    extra = 0
+    fields = ("created_at", "kind", "reason", "newsletter", "data")
+    readonly_fields = fields
+    can_delete = False
+    ordering = ("-created_at", "-id")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.action(description=_("Unsubscribe the selected subscriptions"))
+def unsubscribe_selected(modeladmin, request, queryset):
+    done = sum(services.unsubscribe(subscription=s, reason=Event.Reason.ADMIN) for s in queryset)
+    modeladmin.message_user(request, _("%(n)d unsubscribed.") % {"n": done})
+
+
+@admin.action(description=_("Resend the confirmation mail (pending only)"))
+def resend_confirmation_selected(modeladmin, request, queryset):
+    pending = queryset.filter(status=Subscription.Status.PENDING).select_related("subscriber")
+    sent = sum(services.request_confirmation(subscription=s) for s in pending)
+    modeladmin.message_user(
+        request, _("%(n)d confirmation mails queued (throttled ones skipped).") % {"n": sent}
+    )
+
+
+@admin.action(description=_("Export the selected subscriptions as CSV"))
+def export_selected(modeladmin, request, queryset):
+    return csv_response(queryset, "subscriptions")
+
+
+def csv_response(queryset, name):
+    response = StreamingHttpResponse(export_rows(queryset), content_type="text/csv; charset=utf-8")
+    filename = f"{name}-{timezone.now():%Y-%m-%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+class ImportForm(forms.Form):
+    newsletter = forms.ModelChoiceField(label=_("Newsletter"), queryset=Newsletter.objects.all())
+    file = forms.FileField(label=_("CSV file (UTF-8, with a header row)"))
+    email_column = forms.CharField(
+        label=_("Email column"), required=False, help_text=_("Empty: found by its name.")
+    )
+    name_column = forms.CharField(label=_("Name column"), required=False)
+    custom_columns = forms.CharField(
+        label=_("Columns to keep as custom fields"),
+        required=False,
+        help_text=_("Comma-separated column names; each becomes a custom field of that name."),
+    )
+    already_opted_in = forms.BooleanField(
+        label=_("These people already opted in to this newsletter"),
+        required=False,
+        help_text=_("Without this, they are imported as pending and must confirm."),
+    )
+    declaration = forms.CharField(
+        label=_("How and when did they opt in?"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Stored as the consent evidence of every imported subscription."),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("already_opted_in") and not (cleaned.get("declaration") or "").strip():
+            self.add_error("declaration", _("Say how these people opted in."))
+        if not cleaned.get("already_opted_in"):
+            cleaned["declaration"] = ""
+        return cleaned
+
+    def mapping(self):
+        data = self.cleaned_data
+        custom = [c.strip() for c in data["custom_columns"].split(",") if c.strip()]
+        return ColumnMapping(
+            email=data["email_column"].strip(),
+            name=data["name_column"].strip(),
+            custom={column: column for column in custom},
+        )
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = (
+        "subscriber",
+        "subscriber_name",
+        "newsletter",
+        "status",
+        "source",
+        "subscribed_at",
+        "confirmed_at",
+    )
+    list_filter = ("newsletter", "status", "source", "subscribed_at", "confirmed_at")
+    search_fields = ("subscriber__email", "subscriber__name")
+    date_hierarchy = "subscribed_at"
+    list_select_related = ("subscriber", "newsletter")
+    actions = (unsubscribe_selected, resend_confirmation_selected, export_selected)
+    readonly_fields = (
+        "subscriber",
+        "newsletter",
+        "token",
+        "source",
+        "consent_text",
+        "consent_version",
+        "consent_ip",
+        "subscribed_at",
+        "confirmation_sent_at",
+        "confirmed_at",
+        "unsubscribed_at",
+    )
+    fields = ("status", *readonly_fields)
+    change_list_template = "admin/subscribers/subscription/change_list.html"
+
+    @admin.display(description=_("name"), ordering="subscriber__name")
+    def subscriber_name(self, obj):
+        return obj.subscriber.name
+
+    def has_add_permission(self, request):
+        return False  # people come in by the form or the import, with consent evidence
+
+    def get_urls(self):
+        own = [
+            path(
+                "import/", self.admin_site.admin_view(self.import_view), name="subscribers_import"
+            ),
+        ]
+        return own + super().get_urls()
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        if hasattr(response, "context_data") and "cl" in response.context_data:
+            queryset = response.context_data["cl"].queryset
+            response.context_data["status_counts"] = status_counts(queryset)
+        return response
+
+    def save_model(self, request, obj, form, change):
+        # Status changes from the change form go through the services, with an event.
+        if "status" in form.changed_data:
+            wanted = obj.status
+            obj.status = form.initial["status"]
+            self._change_status(request, obj, wanted)
+            return
+        super().save_model(request, obj, form, change)
+
+    def _change_status(self, request, obj, wanted):
+        if wanted == Subscription.Status.UNSUBSCRIBED:
+            services.unsubscribe(subscription=obj, reason=Event.Reason.ADMIN)
+        elif (
+            wanted == Subscription.Status.PENDING and obj.status == Subscription.Status.UNSUBSCRIBED
+        ):
+            services.subscribe(
+                newsletter=obj.newsletter,
+                email=obj.subscriber.email,
+                source=Subscription.Source.ADMIN,
+            )
+        else:
+            self.message_user(
+                request,
+                _("An admin can only unsubscribe, or ask for a new opt-in by setting pending."),
+                messages.WARNING,
+            )
+
+    def import_view(self, request):
+        form = ImportForm(request.POST or None, request.FILES or None)
+        context = {**self.admin_site.each_context(request), "form": form, "opts": self.model._meta}
+        context["title"] = _("Import subscribers from CSV")
+        if request.method == "POST" and form.is_valid():
+            try:
+                context["report"] = self._run_import(form)
+            except (ImportRefused, UnicodeDecodeError) as exc:
+                form.add_error("file", str(exc))
+        return TemplateResponse(request, "admin/subscribers/subscription/import.html", context)
+
+    def _run_import(self, form):
+        upload = form.cleaned_data["file"]
+        lines = io.TextIOWrapper(upload.file, encoding="utf-8-sig", newline="")
+        return import_subscribers(
+            newsletter=form.cleaned_data["newsletter"],
+            lines=lines,
+            mapping=form.mapping(),
+            opted_in_declaration=form.cleaned_data["declaration"],
+        )
+
+
+@admin.action(description=_("Unsubscribe the selected people from everything"))
+def unsubscribe_people(modeladmin, request, queryset):
+    done = sum(services.unsubscribe_all(subscriber=s, reason=Event.Reason.ADMIN) for s in queryset)
+    modeladmin.message_user(request, _("%(n)d subscriptions ended.") % {"n": done})
+
+
+@admin.action(description=_("Resend pending confirmation mails"))
+def resend_people(modeladmin, request, queryset):
+    pending = Subscription.objects.pending().filter(subscriber__in=queryset)
+    return resend_confirmation_selected(modeladmin, request, pending)
+
+
+@admin.action(description=_("Erase the selected people (GDPR; keeps only a keyed hash)"))
+def erase_people(modeladmin, request, queryset):
+    count = 0
+    for subscriber in queryset:
+        services.erase_subscriber(subscriber=subscriber)
+        count += 1
+    modeladmin.message_user(
+        request, ngettext("%(n)d person erased.", "%(n)d people erased.", count) % {"n": count}
+    )
+
+
+class NewsletterFilter(admin.SimpleListFilter):
+    title = _("newsletter")
+    parameter_name = "newsletter"
+
+    def lookups(self, request, model_admin):
+        return [(n.pk, n.name) for n in Newsletter.objects.all()]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(subscriptions__newsletter_id=self.value()).distinct()
+        return queryset
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return Subscription.Status.choices
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(subscriptions__status=self.value()).distinct()
+        return queryset
+
+
+class SourceFilter(admin.SimpleListFilter):
+    title = _("source")
+    parameter_name = "source"
+
+    def lookups(self, request, model_admin):
+        return Subscription.Source.choices
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(subscriptions__source=self.value()).distinct()
+        return queryset
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(admin.ModelAdmin):
+    list_display = ("email", "name", "newsletter_count", "created_at")
+    list_filter = (NewsletterFilter, StatusFilter, SourceFilter, "created_at")
+    search_fields = ("email", "name")
+    date_hierarchy = "created_at"
+    inlines = (SubscriptionInline, EventInline)
+    actions = (unsubscribe_people, resend_people, erase_people)
+    fields = ("email", "name", "language", "custom_fields", "token", "created_at")
+    readonly_fields = ("email", "token", "created_at")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(newsletter_count=Count("subscriptions"))
+
+    @admin.display(description=_("newsletters"), ordering="newsletter_count")
+    def newsletter_count(self, obj):
+        return obj.newsletter_count
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # deleting without a suppression is not allowed
+        return actions
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # use "erase", which leaves the suppression hash behind
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "kind", "reason", "subscriber", "newsletter")
+    list_filter = ("kind", "reason", "newsletter", "created_at")
+    search_fields = ("subscriber__email",)
+    list_select_related = ("subscriber", "newsletter")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class SuppressionForm(forms.ModelForm):
+    email = forms.EmailField(label=_("Address to block"))
+
+    class Meta:
+        model = Suppression
+        fields = ("email",)
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "reason", "created_at")
+    list_filter = ("reason",)
+    form = SuppressionForm
+
+    def get_search_results(self, request, queryset, search_term):
+        # Search by address: hash the term, the list only knows hashes.
+        if search_term:
+            return queryset.filter(email_hash=email_hash(search_term)), False
+        return queryset, False
+
+    search_fields = ("email_hash",)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        services.suppress(email=form.cleaned_data["email"], reason=Suppression.Reason.ADMIN)
+        saved = Suppression.objects.get(email_hash=email_hash(form.cleaned_data["email"]))
+        obj.pk, obj.email_hash, obj.reason = saved.pk, saved.email_hash, saved.reason
