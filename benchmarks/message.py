@@ -42,11 +42,35 @@ def reference(issue):
     return (*fallback_render(), "fallback HTML (newsletter.rendering not available)")
 
 
+def engine_message(issue):
+    """The exact bytes the sending engine puts on the wire for reader 1, if it is there."""
+    try:
+        from newsletter.backends import message_bytes
+        from newsletter.emails import Reader, build_message
+    except ImportError:
+        return None
+    reader = Reader(
+        delivery_id=1,
+        subscriber_id=1,
+        email="reader1@example.test",
+        name="Reader 1",
+        custom_fields={},
+        unsubscribe_url="http://127.0.0.1:8000/u/su1n000000000000000001/",
+        preferences_url="http://127.0.0.1:8000/preferences/re0000000000000000000001/",
+    )
+    message = build_message(issue, reader)
+    return message_bytes(message, reader.email, utf8=False)
+
+
 def raw_message(issue):
-    """RFC 5322 bytes of the message for one reader, as Django's mail layer builds it."""
+    """(RFC 5322 bytes for one reader, where they came from, HTML size in bytes)."""
     from django.core.mail import EmailMultiAlternatives
 
     subject, html, text, origin = reference(issue)
+    engine_bytes = engine_message(issue)
+    if engine_bytes:
+        return engine_bytes, "newsletter.emails.build_message", len(html.encode())
+
     message = EmailMultiAlternatives(
         subject=subject,
         body=text,

@@ -1,0 +1,312 @@
+"""BENCHMARKS.md and BENCHMARKS.json from the run's context, plus SVG charts."""
+
+import json
+from pathlib import Path
+
+from benchmarks import svg
+
+FINDINGS = Path(__file__).resolve().parent / "findings.md"
+
+
+def fmt(figure, digits=0, unit=""):
+    """'median (min – max)' of a summary dict, or 'not run'."""
+    if not figure or figure.get("median") is None:
+        return "not run"
+
+    def number(value):
+        return f"{value:,.{digits}f}{unit}"
+
+    if figure["runs"] == 1:
+        return f"{number(figure['median'])} (1 run)"
+    return f"{number(figure['median'])} ({number(figure['min'])} – {number(figure['max'])})"
+
+
+def pct(value):
+    return "not run" if value is None else f"{value * 100:.0f} %"
+
+
+def times(value):
+    return "not run" if value is None else f"{value:.1f}×"
+
+
+def write(context, meta, out_dir, charts_dir):
+    out_dir, charts_dir = Path(out_dir), Path(charts_dir)
+    charts_dir.mkdir(parents=True, exist_ok=True)
+    document = {
+        **meta,
+        "measurements": context.measurements,
+        "not_run": context.not_run,
+        "notes": context.notes,
+    }
+    (out_dir / "BENCHMARKS.json").write_text(json.dumps(document, indent=2, default=str) + "\n")
+    charts = _charts(context, charts_dir, out_dir)
+    (out_dir / "BENCHMARKS.md").write_text(_markdown(context, meta, charts))
+
+
+def _charts(context, charts_dir, out_dir):
+    made = {}
+    transport = context.measurements.get("smtp_send")
+    if transport:
+        groups = [f"{int(size):,} readers" for size in transport]
+        rows = transport.values()
+        series = [
+            ("smtp-source ceiling", [row["ceiling"]["per_second"]["median"] for row in rows]),
+            (
+                "Rundbrief",
+                [(row["rundbrief"] or {}).get("per_second", {}).get("median") for row in rows],
+            ),
+            (
+                "django-newsletter",
+                [(row["peer"] or {}).get("per_second", {}).get("median") for row in rows],
+            ),
+        ]
+        made["smtp"] = _save(
+            charts_dir / "smtp-send.svg",
+            out_dir,
+            svg.bar_chart(
+                "Send over SMTP into smtp-sink (median of runs)", "mails per second", groups, series
+            ),
+        )
+    pages = (context.measurements.get("public_pages") or {}).get("pages")
+    if pages:
+        made["pages"] = _save(
+            charts_dir / "public-pages.svg",
+            out_dir,
+            svg.bar_chart(
+                "Public pages under wrk (median of runs)",
+                "requests per second",
+                list(pages),
+                [("requests/s", [page["per_second"]["median"] for page in pages.values()])],
+            ),
+        )
+    scale = context.measurements.get("scale")
+    if scale and scale.get("rss_samples"):
+        made["scale"] = _save(
+            charts_dir / "scale-rss.svg",
+            out_dir,
+            svg.line_chart(
+                "Worker RSS during the 1,000,000-reader send",
+                "MiB",
+                "seconds",
+                [
+                    ("largest worker process", [(t, big) for t, _, big in scale["rss_samples"]]),
+                    ("all worker processes", [(t, total) for t, total, _ in scale["rss_samples"]]),
+                ],
+            ),
+        )
+    return made
+
+
+def _save(path, out_dir, content):
+    path.write_text(content)
+    try:
+        return str(path.relative_to(out_dir))
+    except ValueError:
+        return str(path)
+
+
+def _markdown(context, meta, charts):
+    lines = [
+        "# Rundbrief benchmarks",
+        "",
+        "Written by `make bench` (`python -m benchmarks`); do not edit by hand. "
+        f"Mode: **{meta['mode']}**, generated {meta['generated_at']}, "
+        f"took {meta['wall_minutes']:.1f} minutes.",
+        "",
+        "Every figure is the **median of the runs, with min – max** in brackets. "
+        "The machine was shared with other work while these figures were taken, so absolute "
+        "numbers drift; the **ratios**, measured side by side in the same run, are what count.",
+        "",
+        "## Machine",
+        "",
+        "| | |",
+        "|---|---|",
+        *[f"| {key} | {value} |" for key, value in meta["machine"].items()],
+        "",
+        "## Commands",
+        "",
+        *[f"- `{command}`" for command in meta["commands"]],
+        "",
+    ]
+    for section in (
+        _smtp_section,
+        _batch_section,
+        _scale_section,
+        _latency_section,
+        _pages_section,
+        _import_section,
+    ):
+        lines += section(context, charts)
+    if context.not_run:
+        lines += ["## Not run", ""]
+        lines += [f"- **{key}**: {reason}" for key, reason in context.not_run.items()]
+        lines += [""]
+    if context.notes:
+        lines += ["## Notes from this run", "", *[f"- {note}" for note in context.notes], ""]
+    if FINDINGS.exists():
+        lines += [FINDINGS.read_text().strip(), ""]
+    return "\n".join(lines)
+
+
+def _smtp_section(context, charts):
+    transport = context.measurements.get("smtp_send")
+    if not transport:
+        return []
+    first = next(iter(transport.values()))
+    lines = [
+        "## 1 and 7. Send over SMTP: Rundbrief, the transport ceiling and django-newsletter",
+        "",
+        f"One typical issue ({first['message']['html_bytes']:,} bytes of HTML, "
+        f"{first['message']['bytes']:,} bytes on the wire, from "
+        f"`{first['message']['origin']}`), personalised per reader, into Postfix's smtp-sink "
+        "on loopback. Rundbrief: `start_send` → Celery on Redis (one worker process per core, "
+        "2 in all, queues bulk+default) → pooled SMTP. Ceiling: `smtp-source -d -s "
+        f"{first['connections']}` sending the same bytes over the same number of connections. "
+        f"Peer: {first['peer_name']} `Submission.submit()` (one connection per mail).",
+        "",
+        "| readers | ceiling mails/s | Rundbrief mails/s | ratio to ceiling (target ≥ 50 %) "
+        "| CPU s per 1,000 mails | worker peak RSS (largest process) | peer mails/s "
+        "| ratio to peer (target ≥ 20×) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for size, row in transport.items():
+        own = row["rundbrief"] or {}
+        peer = row["peer"] or {}
+        lines.append(
+            f"| {int(size):,} | {fmt(row['ceiling']['per_second'])} "
+            f"| {fmt(own.get('per_second'))} | {pct(row['ratio_to_ceiling'])} "
+            f"| {fmt(own.get('cpu_seconds_per_1000'), 2)} "
+            f"| {fmt(own.get('peak_rss_process_mib'), 0, ' MiB')} "
+            f"| {fmt(peer.get('per_second'))} | {times(row['ratio_to_peer'])} |"
+        )
+    for size, row in transport.items():
+        if row.get("rundbrief_not_run"):
+            lines.append(f"\nRundbrief at {int(size):,}: not run: {row['rundbrief_not_run']}")
+        if not row["peer"]:
+            lines.append(
+                f"\ndjango-newsletter at {int(size):,} readers: not run "
+                "(its one-connection-per-mail loop would take too long for `make "
+                "bench`; the 10,000-reader runs give its rate)."
+            )
+    if "smtp" in charts:
+        lines += ["", f"![SMTP send]({charts['smtp']})"]
+    return [*lines, ""]
+
+
+def _batch_section(context, charts):
+    batch = context.measurements.get("batch_api")
+    if not batch:
+        return []
+    lines = [
+        "## 2. Send through a provider batch API (fake provider on loopback)",
+        "",
+        batch.get("description", ""),
+        "",
+        "| readers | recipients/s (target ≥ 10,000) | API calls | seconds |",
+        "|---|---|---|---|",
+    ]
+    for size, row in batch["sizes"].items():
+        lines.append(
+            f"| {int(size):,} | {fmt(row['per_second'])} | {fmt(row['api_calls'])} "
+            f"| {fmt(row['seconds'], 1)} |"
+        )
+    return [*lines, ""]
+
+
+def _scale_section(context, charts):
+    scale = context.measurements.get("scale")
+    if not scale:
+        return []
+    lines = [
+        f"## 3. Scale: one {scale['readers']:,}-reader send through the batch path",
+        "",
+        "| figure | value |",
+        "|---|---|",
+        f"| wall time | {fmt(scale['seconds'], 1, ' s')} |",
+        f"| recipients/s | {fmt(scale['per_second'])} |",
+        f"| audience snapshot time | {fmt(scale['snapshot_seconds'], 2, ' s')} |",
+        f"| worker peak RSS, largest process (target < 150 MB) "
+        f"| {fmt(scale['peak_rss_process_mib'], 0, ' MiB')} |",
+        f"| worker peak RSS, all processes | {fmt(scale['peak_rss_total_mib'], 0, ' MiB')} |",
+        f"| SQL queries per batch (min – max over batches) | {scale['queries_per_batch']} |",
+        "",
+        scale.get("description", ""),
+    ]
+    if "scale" in charts:
+        lines += ["", f"![RSS over time]({charts['scale']})"]
+    return [*lines, ""]
+
+
+def _latency_section(context, charts):
+    latency = context.measurements.get("confirmation_latency")
+    if not latency:
+        return []
+    return [
+        "## 4. Confirmation latency during a large send",
+        "",
+        latency.get("description", ""),
+        "",
+        "| figure | value |",
+        "|---|---|",
+        f"| signups | {latency['signups']} |",
+        f"| p50 | {fmt(latency['p50_s'], 2, ' s')} |",
+        f"| p95 (target < 5 s) | {fmt(latency['p95_s'], 2, ' s')} |",
+        f"| max | {fmt(latency['max_s'], 2, ' s')} |",
+        f"| bulk send rate meanwhile | {fmt(latency['send_per_second'])} mails/s |",
+        "",
+    ]
+
+
+def _pages_section(context, charts):
+    result = context.measurements.get("public_pages")
+    if not result:
+        return []
+    lines = [
+        "## 5. Public pages",
+        "",
+        f"gunicorn with {result['gunicorn_workers']} sync workers (2 × cores + 1, as in the "
+        f"README and Dockerfile), production settings; wrk with 1 thread and "
+        f"{result['connections']} connections for {result['seconds_per_run']} s per run. "
+        "The trivial view answers `ok` through the same middleware on the same server.",
+        "",
+        "| page | requests/s | p50 | p99 (target < 50 ms) | ratio to trivial view "
+        "(target ≥ 70 % for archive and issue) | non-2xx/3xx |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, page in result["pages"].items():
+        lines.append(
+            f"| {label} | {fmt(page['per_second'])} | {fmt(page['p50_ms'], 1, ' ms')} "
+            f"| {fmt(page['p99_ms'], 1, ' ms')} | {pct(page['ratio_to_trivial'])} "
+            f"| {fmt(page['status_errors'])} |"
+        )
+    post = result["pages"].get("signup POST")
+    if post:
+        lines.append(
+            f"\nThe signup POST runs sent {post['requests']:,} requests and stored "
+            f"{post['signups_stored']:,} pending subscriptions (each POST is a real "
+            "signup with a fresh address; anti-abuse rate limits raised for the run)."
+        )
+    lines += [f"\n{label}: not run: {reason}" for label, reason in result["skipped"].items()]
+    if "pages" in charts:
+        lines += ["", f"![Public pages]({charts['pages']})"]
+    return [*lines, ""]
+
+
+def _import_section(context, charts):
+    result = context.measurements.get("csv_import")
+    if not result:
+        return []
+    lines = [
+        "## 6. CSV import",
+        "",
+        result.get("description", ""),
+        "",
+        "| rows | wall time | rows/s | peak RSS |",
+        "|---|---|---|---|",
+    ]
+    for size, row in result["sizes"].items():
+        lines.append(
+            f"| {int(size):,} | {fmt(row['seconds'], 1, ' s')} "
+            f"| {fmt(row['per_second'])} | {fmt(row['peak_rss_mib'], 0, ' MiB')} |"
+        )
+    return [*lines, ""]

@@ -1,0 +1,77 @@
+"""Rundbrief's send over SMTP, the real path: start_send → Celery on Redis → smtp-sink.
+
+Two worker processes (one per core) consume `bulk` and `default`, as the production
+worker does. The clock starts when the harness calls start_send (what the admin's
+"send" button calls) and stops when the last mail reaches the sink; the sink's own
+counter is the measure, and the Delivery ledger is checked against it afterwards.
+"""
+
+import time
+
+from django.db import connection
+
+from benchmarks import data, environment
+from benchmarks.procs import TreeSampler
+from benchmarks.sink import SmtpSink
+from benchmarks.workers import Worker, engine
+
+BULK_WORKERS = 2  # one per core
+
+
+def new_issue(newsletter, run):
+    return data.create_issue(newsletter, slug=f"run-{run}-{time.time_ns()}")
+
+
+def clear_deliveries():
+    from newsletter.models import Delivery
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {Delivery._meta.db_table}")
+
+
+def sent_count(issue):
+    from newsletter.models import Delivery
+
+    return Delivery.objects.filter(issue=issue, status=Delivery.Status.SENT).count()
+
+
+def run_once(env, newsletter, count, run, *, during=None, timeout=3600):
+    """One send of a fresh issue to `count` readers; `during(issue)` runs alongside."""
+    sending = engine()
+    clear_deliveries()
+    environment.flush_redis()
+    issue = new_issue(newsletter, run)
+    with SmtpSink() as sink:
+        worker = Worker(
+            env,
+            queues="bulk,default",
+            concurrency=BULK_WORKERS,
+            name=f"bulk{run}",
+            EMAIL_URL=sink.url,
+        )
+        try:
+            sampler = TreeSampler([worker.pid]).start()
+            started = time.monotonic()
+            sending.start_send(issue=issue)
+            side = during(issue) if during else None
+            finished = sink.wait_for(count, timeout=timeout)
+            cpu = sampler.stop()
+        finally:
+            worker.stop()
+        if side is not None:
+            side.finish()
+    seconds = finished - started
+    ledger = sent_count(issue)
+    if ledger != count:
+        raise RuntimeError(f"the sink got {sink.messages} mails but {ledger} deliveries are sent")
+    return {
+        "mails": sink.messages,
+        "seconds": seconds,
+        "per_second": count / seconds,
+        "cpu_seconds": cpu,
+        "cpu_seconds_per_1000": cpu / count * 1000,
+        "peak_rss_process_mib": sampler.peak_process_mib,
+        "peak_rss_total_mib": sampler.peak_total_mib,
+        "rss_samples": sampler.samples,
+        "side": side.result() if side is not None else None,
+    }
