@@ -15,7 +15,8 @@ import time
 from dataclasses import dataclass
 from email import policy
 from email.generator import BytesGenerator
-from email.utils import formataddr, parseaddr
+from email.headerregistry import Address
+from email.utils import parseaddr
 from functools import cache
 from pathlib import Path
 
@@ -110,12 +111,21 @@ def dkim_sign(raw, from_address):
 
 
 def message_bytes(message, recipient, utf8):
-    """RFC 5322 bytes with CRLF; for SMTPUTF8 the To header carries the raw address."""
-    mime = message.message()
+    """RFC 5322 bytes with CRLF; for SMTPUTF8 the To header carries the raw address.
+
+    Django refuses a non-ASCII local part, so the message is built with a stand-in
+    address and the real one is put into the header afterwards.
+    """
     if not utf8:
-        return mime.as_bytes(linesep="\r\n")
-    name = parseaddr(message.to[0])[0]
-    mime.replace_header("To", formataddr((name, recipient)) if name else recipient)
+        return message.message().as_bytes(linesep="\r\n")
+    real_to, message.to = message.to, ["stand-in@invalid.invalid"]
+    try:
+        mime = message.message()
+    finally:
+        message.to = real_to
+    name = getattr(message, "reader_name", "")
+    local, _, domain = recipient.rpartition("@")
+    mime.replace_header("To", str(Address(display_name=name, username=local, domain=domain)))
     buffer = io.BytesIO()
     BytesGenerator(buffer, policy=policy.SMTPUTF8.clone(linesep="\r\n")).flatten(mime)
     return buffer.getvalue()

@@ -8,7 +8,9 @@ import hashlib
 import hmac
 import threading
 from dataclasses import dataclass
-from email.utils import formataddr
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.utils import format_datetime, formataddr
 
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
@@ -134,12 +136,20 @@ def bulk_headers(issue, reader):
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         "List-Id": list_id_header(issue.newsletter),
         "Precedence": "bulk",
+        # Django's default Date ends in -0000 ("zone unknown"); give the real one.
+        "Date": format_datetime(datetime.now(UTC)),
     }
     if reader.subscriber_id is not None:
         headers["Message-ID"] = message_id_for(issue.pk, reader.subscriber_id)
     if feedback := feedback_id(issue):
         headers["Feedback-ID"] = feedback
     return headers
+
+
+def to_header(reader):
+    # headerregistry quotes names and, unlike formataddr, accepts a non-ASCII local part.
+    local, _, domain = reader.email.rpartition("@")
+    return str(Address(display_name=reader.name, username=local, domain=domain))
 
 
 def build_message(issue, reader, *, subject_prefix=""):
@@ -150,7 +160,7 @@ def build_message(issue, reader, *, subject_prefix=""):
         subject=subject_prefix + subject,
         body=text,
         from_email=formataddr((newsletter.from_name, newsletter.from_email)),
-        to=[formataddr((reader.name, reader.email)) if reader.name else reader.email],
+        to=[to_header(reader)],
         reply_to=[newsletter.reply_to] if newsletter.reply_to else None,
         headers=bulk_headers(issue, reader),
         tags=["newsletter", f"issue-{issue.pk}"],
@@ -158,6 +168,7 @@ def build_message(issue, reader, *, subject_prefix=""):
     )
     message.attach_alternative(html, "text/html")
     message.envelope_recipient = reader.email
+    message.reader_name = reader.name
     return message
 
 

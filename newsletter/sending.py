@@ -1,0 +1,492 @@
+"""The sending engine: a per-reader delivery ledger in the database, worked by Celery lanes.
+
+How a send runs (see docs/sending.md for the guarantees):
+1. start_send snapshots the audience into one Delivery row per reader (INSERT … SELECT)
+   and marks the issue `sending`, in one transaction.
+2. ensure_lanes starts SEND_LANES chains of `newsletter.send_batch` tasks. Each step
+   claims a batch of rows straight from the database (FOR UPDATE SKIP LOCKED), marks them
+   `sending`, sends them outside any transaction and records each outcome at once.
+3. A lane ends when nothing is claimable. Retries and expired leases wake it up again;
+   the sweeper restarts lanes the broker lost (flushed Redis, killed worker).
+4. When no unfinished row is left, the issue becomes `sent`.
+"""
+
+import logging
+import random
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import Count, F, Min, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from newsletter import backends, emails
+from newsletter.models import Delivery, Issue
+from newsletter.ratelimit import CircuitBreaker, RateLimited, acquire
+from subscribers.models import Subscription, Suppression
+from subscribers.suppression import email_hash
+
+logger = logging.getLogger(__name__)
+
+STATUS_CHECK_SECONDS = 0.5  # how often a sending worker looks for pause/cancel
+
+
+class SendError(Exception):
+    """A send action that does not fit the issue's state; the message is for the author."""
+
+
+# --- starting, pausing, resuming, cancelling -------------------------------------------
+def start_send(*, issue):
+    """Snapshot the audience and start sending; returns the number of recipients."""
+    with transaction.atomic():
+        issue = Issue.objects.select_for_update().get(pk=issue.pk)
+        if issue.status not in (Issue.Status.DRAFT, Issue.Status.SCHEDULED):
+            raise SendError(_("This issue is %(status)s and cannot be sent again.") % {
+                "status": issue.get_status_display()})
+        now = timezone.now()
+        count = snapshot_audience(issue=issue, now=now)
+        Issue.objects.filter(pk=issue.pk).update(
+            status=Issue.Status.SENDING, send_started_at=now, recipient_count=count
+        )
+        transaction.on_commit(lambda: ensure_lanes(issue_id=issue.pk))
+    logger.info("issue %s: sending to %s readers", issue.pk, count)
+    return count
+
+
+def snapshot_audience(*, issue, now):
+    """One queued Delivery per confirmed reader, in a single INSERT … SELECT."""
+    delivery = Delivery._meta.db_table
+    subscription = Subscription._meta.db_table
+    sql = (
+        f"INSERT INTO {delivery} (issue_id, subscriber_id, status, attempts, "  # noqa: S608
+        "provider_message_id, provider, error, updated_at) "
+        f"SELECT %s, s.subscriber_id, %s, 0, '', '', '', %s FROM {subscription} s "
+        "WHERE s.newsletter_id = %s AND s.status = %s "
+        "ON CONFLICT (issue_id, subscriber_id) DO NOTHING"
+    )
+    params = [
+        issue.pk,
+        Delivery.Status.QUEUED,
+        connection.ops.adapt_datetimefield_value(now),
+        issue.newsletter_id,
+        Subscription.Status.CONFIRMED,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+    return Delivery.objects.filter(issue=issue).count()
+
+
+def schedule_send(*, issue, when):
+    """Send the issue at `when` (the beat task `newsletter.send_due_issues` starts it)."""
+    updated = Issue.objects.filter(
+        pk=issue.pk, status__in=(Issue.Status.DRAFT, Issue.Status.SCHEDULED)
+    ).update(status=Issue.Status.SCHEDULED, scheduled_at=when)
+    if not updated:
+        raise SendError(_("Only a draft can be scheduled."))
+
+
+def pause_send(*, issue):
+    """Workers stop within seconds and hand their claimed rows back."""
+    if not Issue.objects.filter(pk=issue.pk, status=Issue.Status.SENDING).update(
+        status=Issue.Status.PAUSED
+    ):
+        raise SendError(_("Only a send in progress can be paused."))
+
+
+def resume_send(*, issue):
+    with transaction.atomic():
+        if not Issue.objects.filter(pk=issue.pk, status=Issue.Status.PAUSED).update(
+            status=Issue.Status.SENDING
+        ):
+            raise SendError(_("Only a paused send can be resumed."))
+        transaction.on_commit(lambda: ensure_lanes(issue_id=issue.pk))
+
+
+def cancel_send(*, issue):
+    """Stop for good: unfinished deliveries become skipped; sent ones stay sent."""
+    cancellable = (Issue.Status.SENDING, Issue.Status.PAUSED, Issue.Status.SCHEDULED)
+    with transaction.atomic():
+        if not Issue.objects.filter(pk=issue.pk, status__in=cancellable).update(
+            status=Issue.Status.CANCELLED
+        ):
+            raise SendError(_("Only a scheduled, sending or paused issue can be cancelled."))
+        Delivery.objects.filter(issue_id=issue.pk).unfinished().update(
+            status=Delivery.Status.SKIPPED, error=_("cancelled"), next_attempt_at=None
+        )
+
+
+def retry_failed(*, issue):
+    """Queue every failed delivery of the issue again; returns how many."""
+    allowed = (Issue.Status.SENT, Issue.Status.SENDING, Issue.Status.PAUSED)
+    with transaction.atomic():
+        issue = Issue.objects.select_for_update().get(pk=issue.pk)
+        if issue.status not in allowed:
+            raise SendError(_("Only a sent, sending or paused issue has failures to retry."))
+        count = Delivery.objects.filter(issue=issue, status=Delivery.Status.FAILED).update(
+            status=Delivery.Status.QUEUED, attempts=0, error="", next_attempt_at=None
+        )
+        if count and issue.status == Issue.Status.SENT:
+            Issue.objects.filter(pk=issue.pk).update(status=Issue.Status.SENDING)
+        if count:
+            transaction.on_commit(lambda: ensure_lanes(issue_id=issue.pk))
+    return count
+
+
+def send_test(*, issue, addresses):
+    """Send the issue to each address now, marked as a test; no ledger rows. Returns errors."""
+    issue = Issue.objects.select_related("newsletter").get(pk=issue.pk)
+    messages = [
+        emails.build_message(
+            issue,
+            emails.reader_for_test_send(issue, address),
+            subject_prefix=emails.subject_prefix_for_test_send(),
+        )
+        for address in addresses
+    ]
+    errors = {}
+    for message in messages:
+        outcome = backends.send_messages([message])[0]
+        if outcome.status != backends.SENT:
+            errors[message.envelope_recipient] = outcome.error
+    return errors
+
+
+def send_due_issues():
+    """Start every scheduled issue whose time has come; returns how many started."""
+    started = 0
+    for issue in Issue.objects.due():
+        try:
+            start_send(issue=issue)
+            started += 1
+        except SendError:
+            continue  # another beat run or an author got there first
+    return started
+
+
+# --- lanes: chains of send_batch tasks, at most SEND_LANES per issue ---------------------
+def lane_key(issue_id, lane):
+    return f"send:lane:{issue_id}:{lane}"
+
+
+def ensure_lanes(*, issue_id):
+    """Start every lane of the issue that is not running or queued already."""
+    from newsletter.tasks import send_batch_task
+
+    started = 0
+    for lane in range(settings.SEND_LANES):
+        token = uuid.uuid4().hex
+        if cache.add(lane_key(issue_id, lane), token, timeout=settings.SEND_LEASE_SECONDS):
+            send_batch_task.delay(issue_id=issue_id, lane=lane, token=token)
+            started += 1
+    return started
+
+
+def hold_lane(issue_id, lane, token):
+    """True if this chain still owns its lane (a lane restarted by the sweeper wins)."""
+    key = lane_key(issue_id, lane)
+    cache.add(key, token, timeout=settings.SEND_LEASE_SECONDS)  # the key was flushed
+    if cache.get(key) != token:
+        return False
+    cache.touch(key, settings.SEND_LEASE_SECONDS)
+    return True
+
+
+def release_lane(issue_id, lane, token):
+    if cache.get(lane_key(issue_id, lane)) == token:
+        cache.delete(lane_key(issue_id, lane))
+
+
+def schedule_wakeup(*, issue_id, delay):
+    """One delayed ensure_lanes per issue, for retries and leases that fall due later."""
+    from newsletter.tasks import wake_issue_task
+
+    delay = max(0.5, min(delay, 60.0))
+    if cache.add(f"send:wakeup:{issue_id}", 1, timeout=int(delay) + 1):
+        wake_issue_task.apply_async(kwargs={"issue_id": issue_id}, countdown=delay)
+
+
+@dataclass
+class StepResult:
+    keep_going: bool
+    wake_in: float | None = None
+
+
+def run_lane(*, issue_id, lane, token):
+    """One step of a lane: claim a batch, send it, and say whether the chain goes on."""
+    if not hold_lane(issue_id, lane, token):
+        return StepResult(keep_going=False)
+    result = lane_step(issue_id)
+    if not result.keep_going:
+        release_lane(issue_id, lane, token)
+        if result.wake_in is not None:
+            schedule_wakeup(issue_id=issue_id, delay=result.wake_in)
+    return result
+
+
+def lane_step(issue_id):
+    issue = Issue.objects.select_related("newsletter").get(pk=issue_id)
+    if issue.status != Issue.Status.SENDING:
+        return StepResult(keep_going=False)
+    breaker = CircuitBreaker(backends.transport_name())
+    state = breaker.state()
+    if state == breaker.OPEN:
+        return StepResult(keep_going=False, wake_in=breaker.open_until() - time.time())
+    size = claim_size()
+    if state == breaker.HALF_OPEN:
+        if not breaker.take_probe():
+            return StepResult(keep_going=False, wake_in=2.0)
+        size = 1
+    ids = claim_batch(issue_id=issue_id, size=size)
+    if not ids:
+        return finish_or_wait(issue_id)
+    result = send_claimed(issue=issue, ids=ids, breaker=breaker)
+    if state == breaker.HALF_OPEN and breaker.state() == breaker.CLOSED:
+        ensure_lanes(issue_id=issue_id)  # the provider answers again: full speed
+    return result
+
+
+def claim_size():
+    return max(backends.chunk_size(), settings.SEND_CLAIM_SIZE)
+
+
+# --- the ledger: claim, send, record --------------------------------------------------
+def claimable(issue_id, now):
+    lease_expired = now - timedelta(seconds=settings.SEND_LEASE_SECONDS)
+    return Delivery.objects.filter(issue_id=issue_id).filter(
+        Q(status=Delivery.Status.QUEUED)
+        | Q(status=Delivery.Status.RETRYING, next_attempt_at__lte=now)
+        | Q(status=Delivery.Status.SENDING, claimed_at__lt=lease_expired)
+    )
+
+
+def claim_batch(*, issue_id, size):
+    """Mark up to `size` due rows `sending` for this worker; other workers skip them."""
+    now = timezone.now()
+    with transaction.atomic():
+        rows = claimable(issue_id, now).order_by("id")
+        if connection.features.has_select_for_update_skip_locked:
+            rows = rows.select_for_update(skip_locked=True)
+        # On SQLite the IMMEDIATE transaction holds the write lock: claims are serial.
+        ids = list(rows.values_list("id", flat=True)[:size])
+        Delivery.objects.filter(id__in=ids).update(
+            status=Delivery.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+        )
+    return ids
+
+
+def finish_or_wait(issue_id):
+    """Nothing claimable: mark the issue sent, or wake up when the next row falls due."""
+    with transaction.atomic():
+        Issue.objects.select_for_update().filter(pk=issue_id).first()
+        unfinished = Delivery.objects.filter(issue_id=issue_id).unfinished()
+        if not unfinished.exists():
+            Issue.objects.filter(pk=issue_id, status=Issue.Status.SENDING).update(
+                status=Issue.Status.SENT, sent_at=timezone.now()
+            )
+            return StepResult(keep_going=False)
+    due = unfinished.aggregate(
+        retry=Min("next_attempt_at", filter=Q(status=Delivery.Status.RETRYING)),
+        claimed=Min("claimed_at", filter=Q(status=Delivery.Status.SENDING)),
+    )
+    candidates = [due["retry"]]
+    if due["claimed"]:
+        candidates.append(due["claimed"] + timedelta(seconds=settings.SEND_LEASE_SECONDS))
+    next_due = min(filter(None, candidates), default=timezone.now())
+    return StepResult(keep_going=False, wake_in=(next_due - timezone.now()).total_seconds())
+
+
+class IssueWatch:
+    """Reads the issue's status at most every STATUS_CHECK_SECONDS while a batch runs."""
+
+    def __init__(self, issue_id):
+        self.issue_id = issue_id
+        self.checked_at = time.monotonic()
+
+    def still_sending(self):
+        if time.monotonic() - self.checked_at < STATUS_CHECK_SECONDS:
+            return True
+        self.checked_at = time.monotonic()
+        status = Issue.objects.filter(pk=self.issue_id).values_list("status", flat=True).first()
+        return status == Issue.Status.SENDING
+
+
+def load_readers(issue, ids):
+    """(reader, None) per claimed row still allowed to get mail, else (None, skip reason)."""
+    deliveries = Delivery.objects.filter(id__in=ids).select_related("subscriber").order_by("id")
+    deliveries = list(deliveries)
+    subscriber_ids = [delivery.subscriber_id for delivery in deliveries]
+    subscriptions = {
+        sub.subscriber_id: sub
+        for sub in Subscription.objects.filter(
+            newsletter_id=issue.newsletter_id, subscriber_id__in=subscriber_ids
+        )
+    }
+    hashes = {email_hash(d.subscriber.email): d.pk for d in deliveries}
+    suppressed = set(
+        Suppression.objects.filter(email_hash__in=hashes).values_list("email_hash", flat=True)
+    )
+    suppressed_ids = {hashes[value] for value in suppressed}
+    result = []
+    for delivery in deliveries:
+        subscription = subscriptions.get(delivery.subscriber_id)
+        if subscription is None or subscription.status != Subscription.Status.CONFIRMED:
+            status = subscription.status if subscription else "gone"
+            result.append((delivery, None, _("no longer subscribed (%s)") % status))
+        elif delivery.pk in suppressed_ids:
+            result.append((delivery, None, _("address is suppressed")))
+        else:
+            result.append((delivery, emails.reader_for(delivery, subscription), ""))
+    return result
+
+
+def send_claimed(*, issue, ids, breaker):
+    """Send the claimed rows chunk by chunk; stop early on pause, cancel or outage."""
+    watch = IssueWatch(issue.pk)
+    transport = backends.transport_name()
+    pending = []
+    for delivery, reader, skip_reason in load_readers(issue, ids):
+        if reader is None:
+            record_skip(delivery.pk, skip_reason)
+        else:
+            pending.append(reader)
+    chunk = backends.chunk_size()
+    position = 0
+    while position < len(pending):
+        if not watch.still_sending() or breaker.state() == breaker.OPEN:
+            release([reader.delivery_id for reader in pending[position:]])
+            wake = breaker.open_until() - time.time() if breaker.state() == breaker.OPEN else None
+            return StepResult(keep_going=False, wake_in=wake)
+        readers = pending[position : position + chunk]
+        try:
+            for reader in readers:
+                acquire(transport=transport, domain=reader.email.rpartition("@")[2])
+        except RateLimited as limited:
+            release([reader.delivery_id for reader in pending[position:]])
+            return StepResult(keep_going=False, wake_in=limited.wait)
+        send_chunk(issue, readers, breaker, transport)
+        position += len(readers)
+    return StepResult(keep_going=True)
+
+
+def send_chunk(issue, readers, breaker, transport):
+    built, outcomes = [], {}
+    for reader in readers:
+        try:
+            built.append(emails.build_message(issue, reader))
+        except Exception as error:  # a reader's data that cannot become a mail
+            logger.exception("delivery %s: cannot build the message", reader.delivery_id)
+            outcomes[reader.delivery_id] = backends.Outcome(
+                backends.PERMANENT, error=f"build: {error}"[:500]
+            )
+    sendable = [r for r in readers if r.delivery_id not in outcomes]
+    if built:
+        # The network send happens here, outside any database transaction.
+        for reader, outcome in zip(sendable, backends.send_messages(built), strict=True):
+            outcomes[reader.delivery_id] = outcome
+    for reader in readers:
+        record_outcome(reader.delivery_id, outcomes[reader.delivery_id], breaker, transport)
+
+
+def record_outcome(delivery_id, outcome, breaker, transport):
+    now = timezone.now()
+    rows = Delivery.objects.filter(id=delivery_id)
+    if outcome.status == backends.SENT:
+        breaker.record_success()
+        rows.exclude(status=Delivery.Status.SENT).update(
+            status=Delivery.Status.SENT,
+            sent_at=now,
+            provider_message_id=outcome.provider_message_id[:255],
+            provider=transport,
+            error="",
+            next_attempt_at=None,
+        )
+        return
+    if outcome.status == backends.TRANSIENT:
+        breaker.record_transient()
+    rows = rows.filter(status=Delivery.Status.SENDING)  # cancelled meanwhile: leave it
+    attempts = rows.values_list("attempts", flat=True).first() or 0
+    if outcome.status == backends.PERMANENT or attempts >= settings.SEND_MAX_ATTEMPTS:
+        rows.update(status=Delivery.Status.FAILED, provider=transport, error=outcome.error)
+        return
+    rows.update(
+        status=Delivery.Status.RETRYING,
+        next_attempt_at=now + timedelta(seconds=backoff_seconds(attempts)),
+        provider=transport,
+        error=outcome.error,
+    )
+
+
+def backoff_seconds(attempts):
+    """Exponential backoff with jitter: base · 2^(n−1), capped, times 0.5–1.5."""
+    delay = settings.SEND_RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1)
+    return min(delay, settings.SEND_RETRY_MAX_SECONDS) * random.uniform(0.5, 1.5)
+
+
+def record_skip(delivery_id, reason):
+    Delivery.objects.filter(id=delivery_id, status=Delivery.Status.SENDING).update(
+        status=Delivery.Status.SKIPPED, error=reason
+    )
+
+
+def release(ids):
+    """Hand claimed but unsent rows back, without counting an attempt."""
+    Delivery.objects.filter(id__in=ids, status=Delivery.Status.SENDING).update(
+        status=Delivery.Status.QUEUED, claimed_at=None, attempts=F("attempts") - 1
+    )
+
+
+# --- the sweeper ----------------------------------------------------------------------
+def sweep_deliveries():
+    """Put back rows stuck past their lease and restart lanes the broker lost."""
+    lease_expired = timezone.now() - timedelta(seconds=settings.SEND_LEASE_SECONDS)
+    reset = Delivery.objects.filter(
+        status=Delivery.Status.SENDING, claimed_at__lt=lease_expired
+    ).update(status=Delivery.Status.RETRYING, next_attempt_at=timezone.now())
+    restarted = 0
+    for issue_id in Issue.objects.filter(status=Issue.Status.SENDING).values_list(
+        "pk", flat=True
+    ):
+        restarted += ensure_lanes(issue_id=issue_id)
+    return {"reset": reset, "lanes_started": restarted}
+
+
+# --- progress for the admin -----------------------------------------------------------
+def progress(*, issue):
+    """Counts, current rate, time left and errors of a send, for the live admin panel."""
+    rows = Delivery.objects.filter(issue_id=issue.pk)
+    counts = dict(rows.values_list("status").annotate(n=Count("id")).order_by())
+    total = sum(counts.values())
+    finished = sum(counts.get(s, 0) for s in ("sent", "failed", "skipped"))
+    minute_ago = timezone.now() - timedelta(seconds=60)
+    recent = rows.filter(status=Delivery.Status.SENT, sent_at__gte=minute_ago).count()
+    rate = recent / 60
+    unfinished = total - finished
+    failures = (
+        rows.filter(status__in=(Delivery.Status.FAILED, Delivery.Status.RETRYING))
+        .values("error")
+        .annotate(n=Count("id"))
+        .order_by("-n")[:10]
+    )
+    providers = (
+        rows.filter(status__in=(Delivery.Status.FAILED, Delivery.Status.RETRYING))
+        .values("provider")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+    )
+    issue_status = Issue.objects.filter(pk=issue.pk).values_list("status", flat=True).first()
+    return {
+        "status": issue_status,
+        "total": total,
+        "counts": {status: counts.get(status, 0) for status, _label in Delivery.Status.choices},
+        "sent": counts.get("sent", 0),
+        "rate_per_second": round(rate, 2),
+        "eta_seconds": round(unfinished / rate) if rate and unfinished else None,
+        "failures": [{"reason": f["error"], "count": f["n"]} for f in failures],
+        "provider_errors": {p["provider"] or "?": p["n"] for p in providers},
+        "breaker": CircuitBreaker(backends.transport_name()).status(),
+    }

@@ -1,0 +1,17 @@
+"""Helpers shared by the sending tests (not a test module)."""
+
+from newsletter import sending
+from newsletter.models import Delivery
+
+
+def drain(issue, rounds=200):
+    """Work the ledger in this process, the way a lane does, until nothing is claimable."""
+    for _ in range(rounds):
+        result = sending.lane_step(issue.pk)
+        if not result.keep_going:
+            return result
+    raise AssertionError("the ledger did not drain")
+
+
+def statuses(issue):
+    return dict(Delivery.objects.filter(issue=issue).values_list("subscriber__email", "status"))

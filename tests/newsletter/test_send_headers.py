@@ -1,0 +1,155 @@
+"""The bytes an SMTP server receives for a newsletter mail: headers, encodings, DKIM."""
+
+import re
+from email import message_from_bytes, policy
+
+import dkim
+import pytest
+from aiosmtpd.controller import Controller
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from newsletter import emails, sending
+from newsletter.models import Delivery
+from tests.conftest import RecordingHandler, free_port
+from tests.fakes.audience import make_issue, make_newsletter, subscribe
+from tests.newsletter.send_helpers import drain
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def issue(settings):
+    settings.MAIL_DOMAIN = "mail.example.org"
+    settings.SITE_URL = "https://news.example.org"
+    settings.LIST_UNSUBSCRIBE_MAILTO = "unsubscribe@example.org"
+    settings.FEEDBACK_ID_SENDER = "rundbrief1"
+    newsletter = make_newsletter()
+    subscribe(newsletter, "anna@example.com", name="Anna Müller", custom_fields={"city": "Köln"})
+    return make_issue(newsletter)
+
+
+def send_one(issue, smtp_server):
+    sending.start_send(issue=issue)
+    drain(issue)
+    return smtp_server.wait_for_mail("anna@example.com")[0]
+
+
+def unfolded_header(raw, name):
+    head = raw.split(b"\r\n\r\n", 1)[0] + b"\r\n"
+    match = re.search(rb"^" + name + rb": (.*?)\r\n(?! )", head, re.M | re.S | re.I)
+    assert match, f"{name!r} missing"
+    return re.sub(rb"\r\n ", b" ", match.group(1)).decode()
+
+
+def test_it_sends_the_bulk_headers_as_raw_bytes(issue, smtp_server):
+    raw = send_one(issue, smtp_server).raw
+    subscription = issue.newsletter.subscriptions.get()
+    assert unfolded_header(raw, b"List-Unsubscribe") == (
+        f"<https://news.example.org/u/{subscription.token}/>, "
+        "<mailto:unsubscribe@example.org?subject=unsubscribe>"
+    )
+    assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw
+    assert unfolded_header(raw, b"List-Id") == '"The Weekly" <weekly.mail.example.org>'
+    assert unfolded_header(raw, b"Reply-To") == "editor@example.org"
+    assert unfolded_header(raw, b"Feedback-ID").endswith(":newsletter:rundbrief1")
+    assert re.fullmatch(r"\w{3}, .* [+-]\d{4}", unfolded_header(raw, b"Date"))
+    assert "-0000" not in unfolded_header(raw, b"Date")
+    assert b"=?" not in raw.split(b"\r\n\r\n")[0].split(b"List-Unsubscribe:")[1][:200]
+
+
+def test_the_message_id_is_deterministic_per_issue_and_reader(issue, smtp_server):
+    raw = send_one(issue, smtp_server).raw
+    delivery = Delivery.objects.get()
+    expected = emails.message_id_for(issue.pk, delivery.subscriber_id)
+    assert unfolded_header(raw, b"Message-ID") == expected
+    assert expected.endswith("@mail.example.org>")
+    assert emails.message_id_for(issue.pk, delivery.subscriber_id + 1) != expected
+    assert delivery.provider_message_id == expected
+    assert delivery.status == Delivery.Status.SENT and delivery.provider == "smtp"
+
+
+def test_it_is_personalised_utf8_multipart_with_short_lines(issue, smtp_server):
+    mail = send_one(issue, smtp_server)
+    message = mail.message
+    assert message["Subject"] == "Hello Anna Müller"
+    assert message.get_content_type() == "multipart/alternative"
+    text, html = message.get_payload()
+    assert (text.get_content_type(), html.get_content_type()) == ("text/plain", "text/html")
+    assert text.get_content_charset() == html.get_content_charset() == "utf-8"
+    assert "Köln" in text.get_content() and "Köln" in html.get_content()
+    subscription = issue.newsletter.subscriptions.get()
+    assert f"/u/{subscription.token}/" in text.get_content()
+    assert f"/u/{subscription.token}/" in html.get_content()
+    for line in mail.raw.split(b"\r\n"):
+        assert len(line) <= 998
+    for part in (text, html):
+        if part["Content-Transfer-Encoding"] == "quoted-printable":
+            assert max(len(line) for line in part.as_bytes().split(b"\n")[3:]) <= 76
+
+
+def test_it_signs_with_dkim_covering_the_unsubscribe_headers(issue, smtp_server, settings):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    settings.DKIM_PRIVATE_KEY = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+    settings.DKIM_SELECTOR = "rb1"
+    settings.DKIM_DOMAIN = "example.org"
+    from newsletter import backends
+
+    backends.dkim_private_key.cache_clear()
+    raw = send_one(issue, smtp_server).raw
+    backends.dkim_private_key.cache_clear()
+    signature = unfolded_header(raw, b"DKIM-Signature")
+    signed = re.search(r"h=([^;]+)", signature).group(1).replace(" ", "").lower().split(":")
+    assert {"from", "list-unsubscribe", "list-unsubscribe-post"} <= set(signed)
+    assert "d=example.org" in signature
+    public = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    import base64
+
+    txt = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+    assert dkim.verify(raw, dnsfunc=lambda name, timeout=5: txt)
+    assert not dkim.verify(
+        raw.replace(b"One-Click", b"One-Clack"), dnsfunc=lambda n, timeout=5: txt
+    )
+
+
+def smtp_server_with(smtputf8):
+    handler = RecordingHandler()
+    controller = Controller(
+        handler, hostname="127.0.0.1", port=free_port(), enable_SMTPUTF8=smtputf8
+    )
+    controller.start()
+    return controller, handler
+
+
+@pytest.mark.parametrize("smtputf8", [True, False])
+def test_an_internationalised_address_needs_smtputf8(settings, smtputf8):
+    newsletter = make_newsletter()
+    subscribe(newsletter, "zoë@exämple.org", name="Zoë")
+    issue = make_issue(newsletter)
+    controller, handler = smtp_server_with(smtputf8)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    try:
+        sending.start_send(issue=issue)
+        drain(issue)
+    finally:
+        controller.stop()
+    delivery = Delivery.objects.get()
+    if smtputf8:
+        assert delivery.status == Delivery.Status.SENT
+        (mail,) = handler.received
+        assert mail.rcpt_tos == ["zoë@xn--exmple-cua.org"]
+        assert "To: Zoë <zoë@xn--exmple-cua.org>".encode() in mail.raw
+        assert message_from_bytes(mail.raw, policy=policy.SMTPUTF8)["Subject"] == "Hello Zoë"
+    else:
+        assert delivery.status == Delivery.Status.FAILED
+        assert "SMTPUTF8" in delivery.error
+        assert handler.received == []
