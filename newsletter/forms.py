@@ -1,0 +1,96 @@
+"""Forms of the authoring admin and the public archive."""
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from newsletter.authoring import DRAFT_FIELDS
+from newsletter.models import Issue, Newsletter
+from newsletter.placeholders import HELP_TEXT as PLACEHOLDER_HELP
+from newsletter.placeholders import validate_placeholders
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+UPLOAD_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
+
+
+class MarkdownEditor(forms.Textarea):
+    """A plain textarea that static/js/editor.js turns into the comfortable editor."""
+
+    def __init__(self, attrs=None):
+        super().__init__({"class": "rb-editor", "rows": 28, "spellcheck": "true", **(attrs or {})})
+
+
+class IssueAdminForm(forms.ModelForm):
+    class Meta:
+        model = Issue
+        fields = (
+            "newsletter", "subject", "preview_text", "slug", "body_markdown",
+            "show_in_archive",
+        )  # fmt: skip
+        widgets = {"body_markdown": MarkdownEditor()}
+        help_texts = {"body_markdown": PLACEHOLDER_HELP}
+
+
+class DraftForm(forms.ModelForm):
+    """The authoring fields only: what autosave and the preview read from the editor."""
+
+    class Meta:
+        model = Issue
+        fields = DRAFT_FIELDS
+
+    def _post_clean(self):
+        super()._post_clean()
+        # The slug is unique per newsletter, which the form itself does not show.
+        if self.instance.newsletter_id and not self.has_error("slug"):
+            try:
+                self.instance.validate_constraints()
+            except forms.ValidationError as error:
+                self.add_error(None, error)
+
+
+class PreviewForm(forms.Form):
+    """What the live preview reads from the editor; a preview needs no slug yet."""
+
+    newsletter = forms.ModelChoiceField(queryset=Newsletter.objects.all())
+    subject = forms.CharField(max_length=200, required=False)
+    preview_text = forms.CharField(max_length=200, required=False)
+    slug = forms.SlugField(max_length=200, required=False)
+    body_markdown = forms.CharField(required=False, strip=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in ("subject", "preview_text", "body_markdown"):
+            try:
+                validate_placeholders(cleaned.get(name, ""))
+            except forms.ValidationError as error:
+                self.add_error(name, error)
+        return cleaned
+
+    def issue(self, instance=None):
+        """An unsaved Issue holding the form's content, for rendering only."""
+        data = self.cleaned_data
+        return Issue(
+            pk=instance.pk if instance else None,
+            newsletter=data["newsletter"],
+            subject=data["subject"],
+            preview_text=data["preview_text"],
+            slug=data["slug"] or (instance.slug if instance else "") or "preview",
+            body_markdown=data["body_markdown"],
+            show_in_archive=instance.show_in_archive if instance else True,
+        )
+
+
+class UploadForm(forms.Form):
+    file = forms.ImageField(label=_("Image"))
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(_("Images may be at most 10 MB."))
+        if getattr(upload, "image", None) and upload.image.format not in UPLOAD_FORMATS:
+            raise forms.ValidationError(_("Upload a JPEG, PNG, GIF or WebP image."))
+        return upload
+
+
+def absolute_url(url):
+    return url if url.startswith(("http://", "https://")) else settings.SITE_URL + url
