@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-export PATH := $(CURDIR)/$(BIN):$(PATH)
+export PATH := $(abspath $(BIN)):$(PATH)
 
 # What the suite uses on the project's machines (see README "Testing").
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/rundbrief
@@ -14,12 +14,11 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/9
 $(BIN)/.installed: requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip uv
-	$(BIN)/uv pip sync -q --python $(BIN)/python requirements.lock
-	@rm -f $(BIN)/.installed-dev
+	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements.lock
 	touch $@
 
 $(BIN)/.installed-dev: $(BIN)/.installed requirements-dev.lock
-	$(BIN)/uv pip sync -q --python $(BIN)/python requirements-dev.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements-dev.lock
 	scripts/install-test-tools.sh
 	touch $@
 
