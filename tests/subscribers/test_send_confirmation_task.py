@@ -24,14 +24,6 @@ def test_it_mails_a_signed_link_with_text_and_html_parts(make_subscription, news
     assert mimetype == "text/html" and link in html
 
 
-def test_it_writes_german_for_a_german_newsletter(make_subscription, newsletter):
-    newsletter.language = "de"
-    newsletter.save()
-    subscription = make_subscription()
-    send_confirmation_task(subscription_id=subscription.pk)
-    assert "Garden Notes" in mail.outbox[0].subject  # rendered under the German locale
-
-
 def test_it_sends_nothing_once_the_subscription_is_no_longer_pending(make_subscription):
     subscription = make_subscription(status=Subscription.Status.CONFIRMED)
     send_confirmation_task(subscription_id=subscription.pk)
