@@ -10,6 +10,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -35,14 +36,24 @@ class NewsletterAdmin(admin.ModelAdmin):
     list_filter = ("language", "archive_public")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
-    readonly_fields = ("consent_version", "created_at")
+    readonly_fields = ("consent_version", "created_at", "embed_code")
     fieldsets = (
         (None, {"fields": ("name", "slug", "description", "language", "archive_public")}),
         (_("Sender"), {"fields": ("from_name", "from_email", "reply_to", "footer")}),
         (_("Theme"), {"fields": ("accent_colour", "logo")}),
         (_("Consent"), {"fields": ("consent_text", "consent_version")}),
         (_("Welcome mail"), {"fields": ("welcome_enabled", "welcome_subject", "welcome_body")}),
+        (_("Signup form for other websites"), {"fields": ("embed_code",)}),
     )
+
+    @admin.display(description=_("HTML to paste"))
+    def embed_code(self, obj):
+        # The snippet itself comes from the subscribers app (issue #3).
+        from subscribers.embed import embed_snippet
+
+        if not obj or not obj.pk:
+            return _("Save the newsletter first.")
+        return format_html("<pre><code>{}</code></pre>", embed_snippet(obj))
 
 
 @admin.register(Issue)
