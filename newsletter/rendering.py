@@ -193,12 +193,17 @@ def render_web(issue) -> str:
     return fill(parts, markers.placeholders, values)
 
 
+def neutral_text(text) -> str:
+    """Plain text (a subject, a preview text) with placeholders filled neutrally."""
+    markers = Markers()
+    parts = markers.split(markers.protect(text), markup=False)
+    values = [neutral_value(p, {}) for p in markers.placeholders]
+    return fill(parts, markers.placeholders, values, subject=True).strip()
+
+
 def render_subject_for_web(issue) -> str:
     """The subject with placeholders filled neutrally (for archive titles and feeds)."""
-    markers = Markers()
-    parts = markers.split(markers.protect(issue.subject), markup=False)
-    values = [neutral_value(p, {}) for p in markers.placeholders]
-    return fill(parts, markers.placeholders, values, subject=True)
+    return neutral_text(issue.subject)
 
 
 def render_issue(issue) -> RenderedIssue:
