@@ -56,11 +56,15 @@ bench-smoke: install-dev
 	scripts/ensure-services.sh
 	python -m benchmarks --smoke
 
-messages: install-dev
-	cd subscribers && django-admin makemessages -l de --no-obsolete
-	cd newsletter && django-admin makemessages -l de --no-obsolete
-	django-admin makemessages -l de --no-obsolete -i 'subscribers/*' -i 'newsletter/*' -i '.venv/*' -i 'node_modules/*'
-	python manage.py compilemessages --ignore=.venv
+# One catalogue for the whole project in locale/ (LOCALE_PATHS). The compiled .mo files
+# are committed, so a machine without gettext still shows German. Needs gettext; the
+# test settings only spare it a SECRET_KEY.
+MESSAGES_IGNORE := -i .venv -i node_modules -i var -i benchmarks -i tests -i test-artifacts
+messages: install
+	DJANGO_SETTINGS_MODULE=config.test_settings python manage.py makemessages -l de \
+		--no-obsolete --add-location=file $(MESSAGES_IGNORE)
+	DJANGO_SETTINGS_MODULE=config.test_settings python manage.py compilemessages -l de \
+		$(MESSAGES_IGNORE)
 
 clean:
 	rm -rf $(VENV) var node_modules
