@@ -1,6 +1,8 @@
 """The whole double opt-in path: form → real worker → loopback SMTP → link → confirm."""
 
 import re
+import signal
+import subprocess
 
 import pytest
 from django.test import Client
@@ -36,3 +38,17 @@ def test_a_worker_mails_the_link_and_only_a_post_on_it_confirms(
     subscription.refresh_from_db()
     assert subscription.status == Subscription.Status.CONFIRMED
     assert Event.objects.filter(kind=Event.Kind.CONFIRMED).count() == 1
+    stop_gracefully(celery_worker)
+
+
+def stop_gracefully(worker):
+    """SIGTERM to the main process only: it winds down its own pool children.
+
+    (Signalling the whole group kills the pool children under the main process, which
+    with the embedded file broker can leave it waiting for them past the fixture's limit.)
+    """
+    worker.process.send_signal(signal.SIGTERM)
+    try:
+        worker.process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        worker.kill()
