@@ -32,7 +32,8 @@ CUSTOM_KEY_RE = re.compile(r"^custom\.[A-Za-z_][\w-]*$")
 
 HELP_TEXT = _(
     'Placeholders: {{ name }}, {{ name | default: "there" }}, {{ email }}, '
-    "{{ custom.<field> }} (a default works here too), and the links {{ unsubscribe_url }}, "
+    "custom fields like {{ custom.city }} (a default works there too), and the links "
+    "{{ unsubscribe_url }}, "
     "{{ preferences_url }} and {{ web_url }}."
 )
 

@@ -118,14 +118,14 @@
       ["bold", "B", function () { replaceSelection(t, "**", "**", s.bold); }],
       ["italic", "I", function () { replaceSelection(t, "_", "_", s.italic); }],
       ["heading", "H", function () { prefixLines(t, "## "); }],
-      ["link", "🔗", function () {
+      ["link", "Link", function () {
         var url = window.prompt(s.linkPrompt, "https://");
         if (url) replaceSelection(t, "[", "](" + url + ")", s.link);
       }],
       ["list", "•", function () { prefixLines(t, "- "); }],
       ["quote", "❝", function () { prefixLines(t, "> "); }],
       ["code", "</>", function () { replaceSelection(t, "`", "`", "code"); }],
-      ["image", "🖼", function () { self.fileInput.click(); }],
+      ["image", "Image", function () { self.fileInput.click(); }],
       ["video", "▶", function () {
         var url = window.prompt(s.videoPrompt, "https://www.youtube.com/watch?v=");
         if (url) insertBlock(t, url);
