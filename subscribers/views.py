@@ -16,15 +16,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config.net import client_ip
 from newsletter.models import Newsletter
 from subscribers import ratelimit, services
 from subscribers.forms import EraseForm, PreferencesForm, ResendForm, SignupForm
 from subscribers.models import Event, Subscriber, Subscription
 from subscribers.tokens import LinkExpired, LinkInvalid, subscription_token_from
-
-
-def client_ip(request):
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def rate_limited(request):
