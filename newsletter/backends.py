@@ -181,8 +181,11 @@ class PooledSMTP:
             connection = self._ready_connection()
             utf8 = not (is_ascii(recipient) and is_ascii(sender))
             if utf8 and not connection.has_extn("smtputf8"):
-                return Outcome(PERMANENT, error="smtp: the server does not support SMTPUTF8, "
-                               "needed for this internationalised address")
+                return Outcome(
+                    PERMANENT,
+                    error="smtp: the server does not support SMTPUTF8, "
+                    "needed for this internationalised address",
+                )
             raw = message_bytes(message, recipient, utf8)
             if dkim_enabled():
                 raw = dkim_sign(raw, sender)
@@ -303,17 +306,45 @@ def send_esp_batch(messages):
     batch.merge_metadata = {
         m.envelope_recipient: {"delivery": m.metadata["delivery"]} for m in messages
     }
-    batch.esp_extra = {"MessageStream": settings.SEND_ESP_MESSAGE_STREAM} if (
-        transport_name() == "postmark" and settings.SEND_ESP_MESSAGE_STREAM
-    ) else {}
+    batch.esp_extra = (
+        {"MessageStream": settings.SEND_ESP_MESSAGE_STREAM}
+        if (transport_name() == "postmark" and settings.SEND_ESP_MESSAGE_STREAM)
+        else {}
+    )
     try:
         batch.send()
     except (AnymailAPIError, AnymailRecipientsRefused) as error:
-        return [anymail_error_outcome(error)] * len(messages)
+        partial = partial_batch_outcomes(error, messages)
+        return partial or [anymail_error_outcome(error)] * len(messages)
     except (AnymailError, OSError) as error:
         return [Outcome(TRANSIENT, error=f"{transport_name()}: {error}"[:500])] * len(messages)
     recipients = batch.anymail_status.recipients
     return [anymail_recipient_outcome(recipients.get(m.envelope_recipient)) for m in messages]
+
+
+def partial_batch_outcomes(error, messages):
+    """Per-message answers of a Postmark batch that anymail turned into one error.
+
+    Anymail raises for the whole call when one entry has an error code it does not know,
+    although the other messages went out; reading the answers keeps them from being sent
+    twice. Postmark answers in the order of the request.
+    """
+    try:
+        answers = error.response.json()
+    except (AttributeError, ValueError):
+        return None
+    if not isinstance(answers, list) or len(answers) != len(messages):
+        return None
+    outcomes = []
+    for answer in answers:
+        code, text = answer.get("ErrorCode", 0), answer.get("Message", "")
+        if code == 0:
+            outcomes.append(Outcome(SENT, provider_message_id=answer.get("MessageID", "")))
+        elif code in (300, 406):  # invalid address, inactive recipient
+            outcomes.append(Outcome(PERMANENT, error=f"postmark: {code} {text}"[:500]))
+        else:
+            outcomes.append(Outcome(TRANSIENT, error=f"postmark: {code} {text}"[:500]))
+    return outcomes
 
 
 def template_model(message):

@@ -163,7 +163,7 @@ def build_message(issue, reader, *, subject_prefix=""):
         to=[to_header(reader)],
         reply_to=[newsletter.reply_to] if newsletter.reply_to else None,
         headers=bulk_headers(issue, reader),
-        tags=["newsletter", f"issue-{issue.pk}"],
+        tags=["newsletter"],  # one tag: Postmark and others allow no more
         metadata={"issue": str(issue.pk), "delivery": str(reader.delivery_id or "")},
     )
     message.attach_alternative(html, "text/html")
