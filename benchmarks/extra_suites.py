@@ -1,19 +1,198 @@
-"""Batch API, scale, confirmation latency and CSV import measurements."""
+"""Confirmation latency under load, CSV import, the batch API path and the scale run."""
 
-from benchmarks.workers import NotRun
+import csv
+import sys
+import threading
+import time
+
+from benchmarks import data, smtp_send, web
+from benchmarks.environment import BASE_DIR, WORK_DIR
+from benchmarks.procs import Service, TreeSampler
+from benchmarks.stats import percentile, summary
+from benchmarks.suites import figures
+from benchmarks.timing_sink import RecordingSink
+from benchmarks.workers import NotRun, Worker, engine
 
 
-def batch_api(context):
-    raise NotRun("not written yet")
+# --- 4. confirmation latency during a large send -------------------------------------
+class SignupDriver:
+    """Posts signups through gunicorn while the send runs; the sink times their mails."""
 
+    def __init__(self, server, newsletter, sink, count, interval):
+        self.server, self.sink, self.count, self.interval = server, sink, count, interval
+        self.path = f"/{newsletter.slug}/subscribe/"
+        self.body, self.cookie = web.signup_post_template(server, self.path)
+        self.posted = {}  # address -> time the POST started
+        self.failed = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
 
-def scale(context):
-    raise NotRun("not written yet")
+    def __call__(self, issue):
+        self.thread.start()
+        return self
+
+    def _run(self):
+        time.sleep(1.0)  # let the send get going first
+        for number in range(self.count):
+            address = f"signup{number}-{time.time_ns()}@example.com"
+            self.posted[address] = time.time()
+            status = web.post_form(self.server, self.path, self.body, self.cookie, address)
+            if status not in (302, 303):  # a 200 is the form again, with errors
+                self.failed.append(status)
+            time.sleep(self.interval)
+
+    def finish(self):
+        self.thread.join()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not set(self.posted) <= self.sink.arrived_keys():
+            time.sleep(0.1)
+
+    def result(self):
+        arrived = self.sink.arrivals()
+        latencies = sorted(arrived[a] - t for a, t in self.posted.items() if a in arrived)
+        return {
+            "posted": len(self.posted),
+            "confirmed_mails": len(latencies),
+            "failed_posts": self.failed,
+            "latencies": latencies,
+        }
 
 
 def confirmation_latency(context):
-    raise NotRun("not written yet")
+    """200 signups during a large send: time from the POST to the mail at the sink."""
+    sizes = context.sizes
+    engine()
+    count = sizes.smtp[-1]
+    data.reset()
+    newsletter = data.create_newsletter()
+    data.seed_readers(newsletter, count)
+    data.vacuum_analyze()
+    runs = []
+    for run in range(sizes.latency_runs):
+        runs.append(_latency_run(context, newsletter, count, run))
+    latencies = [run["side"]["latencies"] for run in runs]
+    return {
+        "description": _latency_description(count, sizes),
+        "signups": sizes.signups,
+        "runs": len(runs),
+        "p50_s": summary([percentile(values, 0.50) for values in latencies]),
+        "p95_s": summary([percentile(values, 0.95) for values in latencies]),
+        "max_s": summary([max(values, default=None) for values in latencies]),
+        "send_per_second": summary([run["per_second"] for run in runs]),
+        "confirmed_mails": [run["side"]["confirmed_mails"] for run in runs],
+        "failed_posts": [run["side"]["failed_posts"] for run in runs],
+    }
+
+
+def _latency_description(count, sizes):
+    return (
+        f"While a {count:,}-reader send runs (as in section 1), {sizes.signups} signups are "
+        "POSTed one by one through gunicorn, spread over the send. Confirmation mails go "
+        "through Rundbrief's `priority` queue, consumed by a worker of its own (as in "
+        "docker-compose.yml; 1 process here), into a loopback SMTP sink that timestamps each "
+        "arrival by recipient. Latency = arrival time − time the POST started. "
+        f"{sizes.latency_runs} run(s)."
+    )
+
+
+def _latency_run(context, newsletter, count, run):
+    expected = _expected_send_seconds(context, count)
+    interval = max(0.05, expected * 0.8 / context.sizes.signups)
+    with RecordingSink() as recorder:
+        server = web.Server(context.env)
+        priority = Worker(
+            context.env,
+            queues="priority",
+            concurrency=1,
+            name=f"priority{run}",
+            EMAIL_URL=recorder.url,
+        )
+        try:
+            driver = SignupDriver(server, newsletter, recorder, context.sizes.signups, interval)
+            return smtp_send.run_once(context.env, newsletter, count, 100 + run, during=driver)
+        finally:
+            priority.stop()
+            server.stop()
+
+
+def _expected_send_seconds(context, count):
+    measured = (context.measurements.get("smtp_send") or {}).get(str(count)) or {}
+    rate = ((measured.get("rundbrief") or {}).get("per_second") or {}).get("median")
+    return count / rate if rate else 20.0
+
+
+# --- 6. CSV import ----------------------------------------------------------------------
+def csv_file(rows):
+    path = WORK_DIR / f"import-{rows}.csv"
+    if not path.exists():
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["email", "name", "city"])
+            for number in range(1, rows + 1):
+                writer.writerow([f"imported{number}@example.com", f"Imported {number}", "Berlin"])
+    return path
 
 
 def csv_import(context):
-    raise NotRun("not written yet")
+    """`manage.py import_subscribers` on generated CSV files: wall time, rows/s, RSS."""
+    if not (BASE_DIR / "subscribers/management/commands/import_subscribers.py").exists():
+        raise NotRun("the import_subscribers command is not there yet")
+    result = {}
+    for rows in context.sizes.imports:
+        path = csv_file(rows)
+        runs_wanted = 1 if rows >= 1_000_000 else context.sizes.runs
+        runs = [_import_once(context, path, rows) for _ in range(runs_wanted)]
+        result[str(rows)] = figures(runs, "seconds", "per_second", "peak_rss_mib")
+    return {
+        "description": "`python manage.py import_subscribers bench FILE --opted-in ...` "
+        "(CSV with email, name and one custom column; every row new and valid), run in a "
+        "fresh process each time, into an emptied database. Peak RSS is the command's "
+        "VmHWM. The 1,000,000-row import is a single run (it takes minutes).",
+        "sizes": result,
+    }
+
+
+def _import_once(context, path, rows):
+    from subscribers.models import Subscription
+
+    data.reset()
+    data.create_newsletter()
+    command = [
+        sys.executable,
+        "manage.py",
+        "import_subscribers",
+        "bench",
+        str(path),
+        "--name-column",
+        "name",
+        "--field",
+        "city=city",
+        "--opted-in",
+        "Benchmark readers who opted in elsewhere",
+    ]
+    started = time.monotonic()
+    service = Service(
+        command, env=context.env, cwd=BASE_DIR, log_path=WORK_DIR / "logs" / "import.log"
+    )
+    sampler = TreeSampler([service.pid], interval=0.2).start()
+    code = service.process.wait(timeout=3600)
+    seconds = time.monotonic() - started
+    sampler.stop()
+    if code != 0:
+        raise RuntimeError(f"import failed ({code}):\n{service.log_tail()}")
+    stored = Subscription.objects.count()
+    if stored != rows:
+        raise RuntimeError(f"the import stored {stored} subscriptions, not {rows}")
+    return {
+        "seconds": seconds,
+        "per_second": rows / seconds,
+        "peak_rss_mib": sampler.peak_process_mib,
+    }
+
+
+# --- 2 and 3. batch API path and the scale run ---------------------------------------
+def batch_api(context):
+    raise NotRun("the fake provider (tests/fakes/) is not there yet")
+
+
+def scale(context):
+    raise NotRun("the fake provider (tests/fakes/) is not there yet")

@@ -24,6 +24,7 @@ class Sizes:
     imports: list
     runs: int = 3
     scale_runs: int = 1
+    latency_runs: int = 1
     web_seconds: int = 10
     web_connections: int = 8
 
@@ -201,6 +202,9 @@ def _drive_pages(context, server, newsletter, issue):
             body, cookie = web.signup_post_template(server, path)
         targets.append((label, server.base + path, body, cookie))
     runs = {label: [] for label, *_ in targets}
+    for label, url, body, cookie in targets:  # warm every worker's caches first
+        web.drive(url, 1, sizes.web_connections, body=body, cookie=cookie)
+    stored_before = _stored_load_signups()
     for _run in range(sizes.runs):
         for label, url, body, cookie in targets:
             runs[label].append(
@@ -215,7 +219,7 @@ def _drive_pages(context, server, newsletter, issue):
             pages[label]["per_second"]["median"], ceiling_rate["median"]
         )
     if "signup POST" in runs:
-        pages["signup POST"]["signups_stored"] = _stored_load_signups()
+        pages["signup POST"]["signups_stored"] = _stored_load_signups() - stored_before
         pages["signup POST"]["requests"] = sum(run["requests"] for run in runs["signup POST"])
     return {
         "pages": pages,

@@ -5,11 +5,13 @@ ceiling view's URL. Each page is driven for the same time with the same connecti
 and its throughput is reported as a ratio to the trivial view measured in the same run.
 """
 
+import http.client
 import json
 import os
 import re
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from html.parser import HTMLParser
@@ -18,7 +20,7 @@ from urllib.parse import quote_plus
 
 from benchmarks import tools
 from benchmarks.environment import BASE_DIR, WORK_DIR
-from benchmarks.procs import Service, free_port, wait_for_port
+from benchmarks.procs import Service, free_port, wait_for_port, wait_until
 
 GUNICORN_WORKERS = 5  # README and Dockerfile: 2 × cores + 1 on a 2-core machine
 LUA_SCRIPT = BASE_DIR / "benchmarks" / "wrk_report.lua"
@@ -53,10 +55,17 @@ class Server:
             log_path=WORK_DIR / "gunicorn.log",
         )
         wait_for_port(self.port, timeout=60)
+        # Workers import the whole project on their first request; wait that out.
+        wait_until(
+            lambda: self.status("/bench/trivial/") == 200,
+            timeout=180,
+            interval=0.5,
+            what="gunicorn to answer",
+        )
 
     def status(self, path):
         try:
-            with urllib.request.urlopen(self.base + path, timeout=10) as response:
+            with urllib.request.urlopen(self.base + path, timeout=60) as response:
                 return response.status
         except urllib.error.HTTPError as error:
             return error.code
@@ -114,6 +123,7 @@ def drive(url, seconds, connections, threads=1, body=None, cookie=None):
     env.pop("WRK_COOKIE", None)
     if body is not None:
         env["WRK_BODY"] = body
+        env["WRK_RUN_TAG"] = str(time.time_ns())
     if cookie:
         env["WRK_COOKIE"] = cookie
     done = subprocess.run(
@@ -147,3 +157,24 @@ def drive(url, seconds, connections, threads=1, body=None, cookie=None):
         "status_errors": result["status_errors"],
         "socket_errors": result["socket_errors"],
     }
+
+
+def post_form(server, path, body, cookie, address):
+    """POST the signup form once for `address`; returns the HTTP status (no redirects)."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        connection.request(
+            "POST",
+            path,
+            body=body.replace("__EMAIL__", quote_plus(address)),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Cookie": cookie,
+                "Referer": server.base + path,
+            },
+        )
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()

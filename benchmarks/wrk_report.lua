@@ -1,17 +1,24 @@
 -- wrk script: optional unique-address POSTs, and a JSON summary the harness parses.
 -- Environment: WRK_BODY (form body with __EMAIL__ where a fresh address goes),
--- WRK_COOKIE (Cookie header). Without WRK_BODY every request is a plain GET.
+-- WRK_COOKIE (Cookie header), WRK_RUN_TAG. Without WRK_BODY every request is a plain GET.
 local body_template = os.getenv("WRK_BODY")
 local cookie = os.getenv("WRK_COOKIE")
 local counter = 0
-local thread_tag = tostring(math.random(1, 1e9))
+-- WRK_RUN_TAG is unique per wrk run, so no address repeats across runs.
+local run_tag = os.getenv("WRK_RUN_TAG") or tostring(os.time())
+local threads_made = 0
+
+function setup(thread)  -- runs in the main state; thread_tag becomes a thread global
+  threads_made = threads_made + 1
+  thread:set("thread_tag", run_tag .. "t" .. threads_made)
+end
 
 function request()
   if not body_template then
     return wrk.format("GET", nil, cookie and { ["Cookie"] = cookie } or nil)
   end
   counter = counter + 1
-  local address = "load" .. thread_tag .. "x" .. counter .. "%%40example.test"  -- %% escapes gsub
+  local address = "load" .. thread_tag .. "x" .. counter .. "%%40example.com"  -- %% escapes gsub
   local body = body_template:gsub("__EMAIL__", address)
   local headers = {
     ["Content-Type"] = "application/x-www-form-urlencoded",
