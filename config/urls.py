@@ -12,6 +12,8 @@ urlpatterns = [
     path("admin/outbox/<str:name>", outbox.outbox_message_view, name="outbox-message"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Provider webhooks (bounces, complaints): /webhooks/anymail/<esp>/tracking/
+    path("webhooks/anymail/", include("anymail.urls")),
     path("", include("subscribers.urls")),
     path("", include("newsletter.urls")),
 ]

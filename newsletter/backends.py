@@ -6,10 +6,10 @@
 - DjangoMail: any other Django backend (dev outbox, locmem), one message at a time.
 """
 
+import contextlib
 import io
 import logging
 import smtplib
-import socket
 import ssl
 import time
 from dataclasses import dataclass
@@ -168,10 +168,8 @@ class PooledSMTP:
 
     def close(self):
         if self.connection is not None:
-            try:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
                 self.connection.quit()
-            except (smtplib.SMTPException, OSError):
-                pass
         self.connection = None
 
     def send(self, message):
@@ -199,7 +197,7 @@ class PooledSMTP:
             # so it counts as transient and lets the circuit breaker pause the send.
             per_message = isinstance(error, smtplib.SMTPDataError)
             return smtp_outcome(error.smtp_code, error.smtp_error, per_message=per_message)
-        except (smtplib.SMTPException, OSError, socket.timeout) as error:
+        except (TimeoutError, smtplib.SMTPException, OSError) as error:
             self.close()
             return Outcome(TRANSIENT, error=f"smtp: {type(error).__name__}: {error}"[:500])
         finally:

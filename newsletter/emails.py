@@ -12,11 +12,10 @@ from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.utils import format_datetime, formataddr
 
+from anymail.message import AnymailMessage
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
-
-from anymail.message import AnymailMessage
 
 _render_cache = {}
 _render_lock = threading.Lock()

@@ -109,7 +109,9 @@ def buckets_for(transport, domain):
         buckets.append(Bucket(prefix + "day", daily / 86400, daily))
     domain_rate = parse_domain_rates(settings.SEND_RATE_PER_DOMAIN).get(domain.lower())
     if domain_rate:
-        buckets.append(Bucket(f"{prefix}domain:{domain.lower()}", domain_rate, max(1.0, domain_rate)))
+        buckets.append(
+            Bucket(f"{prefix}domain:{domain.lower()}", domain_rate, max(1.0, domain_rate))
+        )
     today = datetime.datetime.now(datetime.UTC).date()
     quota = warmup_quota(today)
     if quota is not None:

@@ -46,8 +46,10 @@ def start_send(*, issue):
     with transaction.atomic():
         issue = Issue.objects.select_for_update().get(pk=issue.pk)
         if issue.status not in (Issue.Status.DRAFT, Issue.Status.SCHEDULED):
-            raise SendError(_("This issue is %(status)s and cannot be sent again.") % {
-                "status": issue.get_status_display()})
+            raise SendError(
+                _("This issue is %(status)s and cannot be sent again.")
+                % {"status": issue.get_status_display()}
+            )
         now = timezone.now()
         count = snapshot_audience(issue=issue, now=now)
         Issue.objects.filter(pk=issue.pk).update(
@@ -448,9 +450,7 @@ def sweep_deliveries():
         status=Delivery.Status.SENDING, claimed_at__lt=lease_expired
     ).update(status=Delivery.Status.RETRYING, next_attempt_at=timezone.now())
     restarted = 0
-    for issue_id in Issue.objects.filter(status=Issue.Status.SENDING).values_list(
-        "pk", flat=True
-    ):
+    for issue_id in Issue.objects.filter(status=Issue.Status.SENDING).values_list("pk", flat=True):
         restarted += ensure_lanes(issue_id=issue_id)
     return {"reset": reset, "lanes_started": restarted}
 

@@ -18,9 +18,9 @@ def make_newsletter(slug="weekly", **fields):
 
 def make_issue(newsletter, slug="first", **fields):
     defaults = {
-        "subject": "Hello {{ name | default: \"reader\" }}",
-        "body_markdown": "Dear {{ name | default: \"reader\" }},\n\nGrüße from the Weekly.\n\n"
-        "Your city: {{ custom.city | default: \"unknown\" }}.",
+        "subject": 'Hello {{ name | default: "reader" }}',
+        "body_markdown": 'Dear {{ name | default: "reader" }},\n\nGrüße from the Weekly.\n\n'
+        'Your city: {{ custom.city | default: "unknown" }}.',
     }
     return Issue.objects.create(newsletter=newsletter, slug=slug, **{**defaults, **fields})
 

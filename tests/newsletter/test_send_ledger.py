@@ -116,9 +116,7 @@ def test_a_permanent_refusal_fails_one_reader_and_not_the_others(newsletter, smt
     assert issue.status == Issue.Status.SENT
 
 
-def test_a_transient_refusal_is_retried_with_backoff_until_it_goes_through(
-    newsletter, smtp_server
-):
+def test_a_transient_refusal_is_retried_with_backoff_until_it_goes_through(newsletter, smtp_server):
     subscribe(newsletter, "grey@example.com")
     smtp_server.handler.reply["grey@example.com"] = "451 4.7.1 Greylisted, try again"
     issue = make_issue(newsletter)
@@ -234,9 +232,7 @@ def test_the_sweeper_resets_stuck_rows(newsletter, settings):
     assert Delivery.objects.get().status == "retrying"
 
 
-def test_an_outage_opens_the_breaker_without_failing_the_issue(
-    newsletter, smtp_server, settings
-):
+def test_an_outage_opens_the_breaker_without_failing_the_issue(newsletter, smtp_server, settings):
     settings.SEND_BREAKER_THRESHOLD = 3
     settings.SEND_BREAKER_COOLDOWN_SECONDS = 30
     make_readers(newsletter, 10)
@@ -270,4 +266,3 @@ def test_a_successful_probe_closes_the_breaker(newsletter, smtp_server, settings
     assert breaker.state() == breaker.CLOSED
     drain(issue)
     assert len(smtp_server.received) == 5
-

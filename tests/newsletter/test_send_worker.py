@@ -41,9 +41,7 @@ def test_a_worker_sends_an_issue_to_every_reader(start_worker, smtp_server, sett
     assert sent_count(issue) == 60
 
 
-def test_pause_and_resume_reach_running_workers_within_seconds(
-    start_worker, smtp_server, settings
-):
+def test_pause_and_resume_reach_running_workers_within_seconds(start_worker, smtp_server, settings):
     newsletter = make_newsletter()
     make_readers(newsletter, 400)
     issue = make_issue(newsletter)
@@ -65,9 +63,7 @@ def test_pause_and_resume_reach_running_workers_within_seconds(
     cancelled_at = len(smtp_server.received)
     time.sleep(1.5)
     assert len(smtp_server.received) == cancelled_at < 400
-    assert Delivery.objects.filter(issue=issue, status="skipped").count() == 400 - sent_count(
-        issue
-    )
+    assert Delivery.objects.filter(issue=issue, status="skipped").count() == 400 - sent_count(issue)
 
 
 def test_a_test_send_goes_through_the_priority_queue_during_a_big_send(
