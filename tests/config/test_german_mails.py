@@ -105,7 +105,7 @@ def test_a_reader_with_a_german_browser_gets_a_german_mail_from_the_worker(
     client = Client(HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9")
     response = client.post("/gartenpost/subscribe/", signup_data("anna@example.com"))
     assert response.status_code == 302
-    assert "Bitte sehen Sie in Ihr Postfach" in client.get(response["Location"]).content.decode()
+    assert "Bitte prüfen Sie Ihr Postfach" in client.get(response["Location"]).content.decode()
 
     message = smtp_server.wait_for_mail("anna@example.com")[0].message
     assert message["Subject"] == "Bitte bestätigen Sie Ihr Abonnement von Gartenpost"
