@@ -1,0 +1,47 @@
+// Live progress of a send on the issue page: polls the admin's JSON endpoint every 2 s
+// while the issue is sending or paused. Loaded as a file (strict CSP: no inline script).
+(function () {
+  "use strict";
+  var panel = document.getElementById("rb-send-progress");
+  if (!panel) return;
+  var strings = document.getElementById("rb-progress-strings").dataset;
+  var field = function (name) { return panel.querySelector('[data-field="' + name + '"]'); };
+
+  function fillList(list, items) {
+    list.textContent = "";
+    if (!items.length) items = [strings.none];
+    items.forEach(function (text) {
+      var li = document.createElement("li");
+      li.textContent = text;
+      list.appendChild(li);
+    });
+  }
+
+  function show(data) {
+    field("status").textContent = data.status;
+    field("sent").textContent = data.sent;
+    field("total").textContent = data.total;
+    field("failed").textContent = data.counts.failed;
+    field("retrying").textContent = data.counts.retrying;
+    field("skipped").textContent = data.counts.skipped;
+    field("rate").textContent = data.rate_per_second;
+    field("eta").textContent = data.eta_seconds ? data.eta_seconds + " s" : "—";
+    field("breaker").textContent =
+      data.breaker.state === "closed" ? data.breaker.state : strings.pausedByProvider;
+    field("bar").max = data.total || 1;
+    field("bar").value = data.sent;
+    fillList(field("failures"), data.failures.map(function (f) { return f.count + " × " + f.reason; }));
+    fillList(field("providers"), Object.keys(data.provider_errors).map(function (name) {
+      return name + ": " + data.provider_errors[name];
+    }));
+    return data.status === "sending" || data.status === "paused";
+  }
+
+  function poll() {
+    fetch(panel.dataset.progressUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.json(); })
+      .then(function (data) { if (show(data)) setTimeout(poll, 2000); })
+      .catch(function () { setTimeout(poll, 5000); });
+  }
+  poll();
+})();

@@ -1,0 +1,138 @@
+"""The sending panel in the issue admin: buttons, their effects, and the progress JSON."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import reverse
+
+from newsletter import sending
+from newsletter.models import Delivery, Issue
+from tests.conftest import wait_for
+from tests.fakes.audience import make_issue, make_newsletter, make_readers
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def author(db):
+    return get_user_model().objects.create_superuser("author", "author@example.org", "pw-123456")
+
+
+@pytest.fixture
+def author_client(author):
+    client = Client()
+    client.force_login(author)
+    return client
+
+
+@pytest.fixture
+def issue():
+    newsletter = make_newsletter()
+    make_readers(newsletter, 5)
+    return make_issue(newsletter)
+
+
+def act(client, issue, action, **data):
+    url = reverse("admin:newsletter_issue_sending", args=[issue.pk])
+    return client.post(url, {"sending_action": action, **data}, follow=True)
+
+
+def status_of(issue):
+    return Issue.objects.get(pk=issue.pk).status
+
+
+def test_a_draft_shows_send_schedule_and_test_buttons(author_client, issue):
+    response = author_client.get(reverse("admin:newsletter_issue_change", args=[issue.pk]))
+    page = response.content.decode()
+    assert response.status_code == 200
+    for action in ("send_now", "schedule", "test_me", "test_list"):
+        assert f'value="{action}"' in page
+    assert 'value="pause"' not in page
+    assert "js/send-progress.js" in page
+    assert "<script>" not in page.split('id="rb-sending"')[1]  # no inline script
+
+
+def test_pause_resume_and_cancel_change_the_issue(author_client, issue):
+    sending.start_send(issue=issue)
+    act(author_client, issue, "pause")
+    assert status_of(issue) == Issue.Status.PAUSED
+    act(author_client, issue, "resume")
+    assert status_of(issue) == Issue.Status.SENDING
+    act(author_client, issue, "cancel")
+    assert status_of(issue) == Issue.Status.CANCELLED
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"skipped"}
+
+
+def test_a_wrong_action_for_the_state_is_an_error_not_a_500(author_client, issue):
+    response = act(author_client, issue, "pause")
+    assert response.status_code == 200
+    assert "Only a send in progress can be paused." in response.content.decode()
+    assert status_of(issue) == Issue.Status.DRAFT
+
+
+def test_scheduling_needs_a_future_time(author_client, issue):
+    response = act(author_client, issue, "schedule", sending_schedule_at="2001-01-01T09:00")
+    assert "future" in response.content.decode()
+    assert status_of(issue) == Issue.Status.DRAFT
+    act(author_client, issue, "schedule", sending_schedule_at="2999-01-01T09:00")
+    issue.refresh_from_db()
+    assert issue.status == Issue.Status.SCHEDULED and issue.scheduled_at.year == 2999
+
+
+def test_a_test_to_bad_addresses_is_refused(author_client, issue):
+    response = act(author_client, issue, "test_list", sending_test_addresses="ok@example.org, nope")
+    assert "Not an email address: nope" in response.content.decode()
+
+
+def test_retry_failed_is_one_click(author_client, issue):
+    sending.start_send(issue=issue)
+    Delivery.objects.update(status="failed", error="550 no")
+    Issue.objects.filter(pk=issue.pk).update(status=Issue.Status.SENT)
+    act(author_client, issue, "retry_failed")
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"queued"}
+    assert status_of(issue) == Issue.Status.SENDING
+
+
+def test_the_buttons_need_csrf(author, issue):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(author)
+    sending.start_send(issue=issue)
+    url = reverse("admin:newsletter_issue_sending", args=[issue.pk])
+    assert client.post(url, {"sending_action": "pause"}).status_code == 403
+    assert status_of(issue) == Issue.Status.SENDING
+
+
+def test_progress_needs_staff(client, issue):
+    url = reverse("admin:newsletter_issue_sending_progress", args=[issue.pk])
+    response = client.get(url)
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_progress_reports_counts_failures_and_rate(author_client, issue):
+    sending.start_send(issue=issue)
+    ids = list(Delivery.objects.values_list("id", flat=True))
+    Delivery.objects.filter(id__in=ids[:3]).update(status="sent", sent_at=issue.created_at)
+    Delivery.objects.filter(id=ids[3]).update(
+        status="failed", error="smtp: 550 no", provider="smtp"
+    )
+    url = reverse("admin:newsletter_issue_sending_progress", args=[issue.pk])
+    data = author_client.get(url).json()
+    assert (data["status"], data["total"], data["sent"]) == ("sending", 5, 3)
+    assert data["counts"]["failed"] == 1 and data["counts"]["queued"] == 1
+    assert data["failures"] == [{"reason": "smtp: 550 no", "count": 1}]
+    assert data["provider_errors"] == {"smtp": 1}
+    assert data["breaker"]["state"] in ("closed", "open", "half_open")
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_send_now_runs_on_a_worker_and_progress_reaches_the_total(
+    start_worker, smtp_server, author_client, issue
+):
+    start_worker(EMAIL_URL=smtp_server.url)
+    act(author_client, issue, "send_now")
+    wait_for(lambda: status_of(issue) == "sent", timeout=30, message="the send to finish")
+    url = reverse("admin:newsletter_issue_sending_progress", args=[issue.pk])
+    data = author_client.get(url).json()
+    assert (data["sent"], data["total"], data["status"]) == (5, 5, "sent")
+    assert len(smtp_server.received) == 5
