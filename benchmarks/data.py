@@ -46,7 +46,12 @@ def reset():
     """Empty every table the benchmarks fill (never the schema)."""
     from newsletter.models import Newsletter
 
-    tables = [model._meta.db_table for model in (Newsletter, *_related_models())]
+    existing = set(connection.introspection.table_names())
+    tables = [
+        model._meta.db_table
+        for model in (Newsletter, *_related_models())
+        if model._meta.db_table in existing  # a model whose migration is not written yet
+    ]
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
 

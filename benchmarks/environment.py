@@ -65,14 +65,16 @@ def ensure_database():
 
 def manage(*args, env=None, check=True):
     """Run a manage.py command in a child process with the benchmark environment."""
-    return subprocess.run(
+    done = subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=BASE_DIR,
         env=env or dict(os.environ),
-        check=check,
         capture_output=True,
         text=True,
     )
+    if check and done.returncode != 0:
+        raise SystemExit(f"benchmarks: manage.py {' '.join(args)} failed:\n{done.stderr}")
+    return done
 
 
 def prepare():

@@ -11,7 +11,7 @@ import time
 from django.db import connection
 
 from benchmarks import data, environment
-from benchmarks.procs import TreeSampler
+from benchmarks.procs import TreeSampler, wait_until
 from benchmarks.sink import SmtpSink
 from benchmarks.workers import Worker, engine
 
@@ -27,6 +27,17 @@ def clear_deliveries():
 
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {Delivery._meta.db_table}")
+
+
+def wait_until_sent(issue, timeout=600):
+    """Block until the engine marks the issue sent (every outcome recorded)."""
+    from newsletter.models import Issue
+
+    def is_sent():
+        return Issue.objects.filter(pk=issue.pk, status=Issue.Status.SENT).exists()
+
+    wait_until(is_sent, timeout, interval=0.1, what=f"issue {issue.pk} to be marked sent")
+    return time.monotonic()
 
 
 def sent_count(issue):
@@ -55,6 +66,7 @@ def run_once(env, newsletter, count, run, *, during=None, timeout=3600):
             sending.start_send(issue=issue)
             side = during(issue) if during else None
             finished = sink.wait_for(count, timeout=timeout)
+            recorded = wait_until_sent(issue)
             cpu = sampler.stop()
         finally:
             worker.stop()
@@ -68,6 +80,7 @@ def run_once(env, newsletter, count, run, *, during=None, timeout=3600):
         "mails": sink.messages,
         "seconds": seconds,
         "per_second": count / seconds,
+        "ledger_lag_seconds": recorded - finished,
         "cpu_seconds": cpu,
         "cpu_seconds_per_1000": cpu / count * 1000,
         "peak_rss_process_mib": sampler.peak_process_mib,

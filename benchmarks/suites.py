@@ -202,7 +202,7 @@ def _drive_pages(context, server, newsletter, issue):
             body, cookie = web.signup_post_template(server, path)
         targets.append((label, server.base + path, body, cookie))
     runs = {label: [] for label, *_ in targets}
-    for label, url, body, cookie in targets:  # warm every worker's caches first
+    for _label, url, body, cookie in targets:  # warm every worker's caches first
         web.drive(url, 1, sizes.web_connections, body=body, cookie=cookie)
     stored_before = _stored_load_signups()
     for _run in range(sizes.runs):
