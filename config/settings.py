@@ -171,6 +171,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # which has workers of its own, so a large newsletter send on "bulk" never delays it.
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
+    # Exact names win over patterns in Celery's MapRoute (patterns go in order after):
+    # imports are background work, not mail a reader waits for.
+    "subscribers.run_import": {"queue": "default"},
     "subscribers.*": {"queue": "priority"},
     "newsletter.send_test": {"queue": "priority"},
     "newsletter.send_batch": {"queue": "bulk"},

@@ -3,21 +3,18 @@
 Actions and views stay thin: every change goes through subscribers.services.
 """
 
-import io
-
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count
 from django.http import StreamingHttpResponse
-from django.template.response import TemplateResponse
-from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from newsletter.models import Newsletter
 from subscribers import services
-from subscribers.importing import ColumnMapping, ImportRefused, export_rows, import_subscribers
+from subscribers.admin_import import ImportViewsMixin
+from subscribers.importing import export_rows
 from subscribers.models import Event, Subscriber, Subscription, Suppression
 from subscribers.suppression import email_hash
 
@@ -84,50 +81,8 @@ def csv_response(queryset, name):
     return response
 
 
-class ImportForm(forms.Form):
-    newsletter = forms.ModelChoiceField(label=_("Newsletter"), queryset=Newsletter.objects.all())
-    file = forms.FileField(label=_("CSV file (UTF-8, with a header row)"))
-    email_column = forms.CharField(
-        label=_("Email column"), required=False, help_text=_("Empty: found by its name.")
-    )
-    name_column = forms.CharField(label=_("Name column"), required=False)
-    custom_columns = forms.CharField(
-        label=_("Columns to keep as custom fields"),
-        required=False,
-        help_text=_("Comma-separated column names; each becomes a custom field of that name."),
-    )
-    already_opted_in = forms.BooleanField(
-        label=_("These people already opted in to this newsletter"),
-        required=False,
-        help_text=_("Without this, they are imported as pending and must confirm."),
-    )
-    declaration = forms.CharField(
-        label=_("How and when did they opt in?"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Stored as the consent evidence of every imported subscription."),
-    )
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("already_opted_in") and not (cleaned.get("declaration") or "").strip():
-            self.add_error("declaration", _("Say how these people opted in."))
-        if not cleaned.get("already_opted_in"):
-            cleaned["declaration"] = ""
-        return cleaned
-
-    def mapping(self):
-        data = self.cleaned_data
-        custom = [c.strip() for c in data["custom_columns"].split(",") if c.strip()]
-        return ColumnMapping(
-            email=data["email_column"].strip(),
-            name=data["name_column"].strip(),
-            custom={column: column for column in custom},
-        )
-
-
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(ImportViewsMixin, admin.ModelAdmin):
     list_display = (
         "subscriber",
         "subscriber_name",
@@ -166,12 +121,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
         return False  # people come in by the form or the import, with consent evidence
 
     def get_urls(self):
-        own = [
-            path(
-                "import/", self.admin_site.admin_view(self.import_view), name="subscribers_import"
-            ),
-        ]
-        return own + super().get_urls()
+        return self.import_urls() + super().get_urls()
 
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)
@@ -206,27 +156,6 @@ class SubscriptionAdmin(admin.ModelAdmin):
                 _("An admin can only unsubscribe, or ask for a new opt-in by setting pending."),
                 messages.WARNING,
             )
-
-    def import_view(self, request):
-        form = ImportForm(request.POST or None, request.FILES or None)
-        context = {**self.admin_site.each_context(request), "form": form, "opts": self.model._meta}
-        context["title"] = _("Import subscribers from CSV")
-        if request.method == "POST" and form.is_valid():
-            try:
-                context["report"] = self._run_import(form)
-            except (ImportRefused, UnicodeDecodeError) as exc:
-                form.add_error("file", str(exc))
-        return TemplateResponse(request, "admin/subscribers/subscription/import.html", context)
-
-    def _run_import(self, form):
-        upload = form.cleaned_data["file"]
-        lines = io.TextIOWrapper(upload.file, encoding="utf-8-sig", newline="")
-        return import_subscribers(
-            newsletter=form.cleaned_data["newsletter"],
-            lines=lines,
-            mapping=form.mapping(),
-            opted_in_declaration=form.cleaned_data["declaration"],
-        )
 
 
 @admin.action(description=_("Unsubscribe the selected people from everything"))

@@ -9,6 +9,7 @@ consent evidence of every imported subscription.
 
 import csv
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import islice
@@ -24,7 +25,20 @@ from subscribers.validation import clean_address
 
 CHUNK_SIZE = 1000
 KEPT_REJECTIONS = 1000  # the report keeps this many; on_reject callbacks see all of them
-EMAIL_HEADERS = ("email", "e-mail", "email address", "mail", "e-mail-adresse")
+# Header names (compared lower-cased, without spaces, dashes, dots and underscores) that
+# exports from common tools use, in English and German.
+EMAIL_HEADERS = (
+    "email",
+    "emailaddress",
+    "mail",
+    "mailaddress",
+    "emailadresse",
+    "mailadresse",
+    "epost",
+)
+NAME_HEADERS = ("name", "fullname", "vollständigername", "vollername", "displayname", "anzeigename")
+FIRST_NAME_HEADERS = ("firstname", "givenname", "vorname", "forename")
+LAST_NAME_HEADERS = ("lastname", "surname", "familyname", "nachname", "familienname", "zuname")
 
 
 class ImportRefused(ValueError):
@@ -36,15 +50,33 @@ class ColumnMapping:
     email: str
     name: str = ""
     custom: dict = field(default_factory=dict)  # custom field key -> CSV column
+    last_name: str = ""  # appended to the name, for files with first and last name apart
 
     def check(self, header):
-        wanted = [self.email, self.name, *self.custom.values()]
+        wanted = [self.email, self.name, self.last_name, *self.custom.values()]
         missing = [column for column in wanted if column and column not in header]
         if missing:
             raise ImportRefused(
                 _("Columns not found in the file: %(missing)s. The file has: %(found)s.")
                 % {"missing": ", ".join(missing), "found": ", ".join(header)}
             )
+
+    def as_json(self):
+        return {
+            "email": self.email,
+            "name": self.name,
+            "last_name": self.last_name,
+            "custom": self.custom,
+        }
+
+    @classmethod
+    def from_json(cls, data):
+        return cls(
+            email=data["email"],
+            name=data.get("name", ""),
+            last_name=data.get("last_name", ""),
+            custom=dict(data.get("custom", {})),
+        )
 
 
 @dataclass
@@ -69,13 +101,36 @@ class ImportReport:
             self.rejections.append(rejection)
 
 
+def _header_key(column):
+    return re.sub(r"[\s_.\-]+", "", column.strip().lower())
+
+
+def _find(header, names):
+    keys = {_header_key(column): column for column in reversed(header)}  # first one wins
+    return next((keys[name] for name in names if name in keys), "")
+
+
 def guess_mapping(header):
-    """email and name columns by their usual names; used when none are given."""
-    lowered = {column.strip().lower(): column for column in header}
-    email = next((lowered[name] for name in EMAIL_HEADERS if name in lowered), "")
-    if not email:
-        raise ImportRefused(_("No email column found. Name it with --email-column."))
-    return ColumnMapping(email=email, name=lowered.get("name", ""))
+    """Email and name columns by their usual English or German names ("" if not found).
+
+    A "Name" column wins; without one, "Vorname"/"First name" becomes the name and a
+    "Nachname"/"Last name" column is appended to it.
+    """
+    email = _find(header, EMAIL_HEADERS)
+    name = _find(header, NAME_HEADERS)
+    last_name = ""
+    if not name:
+        name = _find(header, FIRST_NAME_HEADERS)
+        last_name = _find(header, LAST_NAME_HEADERS)
+    return ColumnMapping(email=email, name=name, last_name=last_name)
+
+
+def custom_field_key(column):
+    """A placeholder-safe key for a column: "Postal code" -> "postal_code"."""
+    key = re.sub(r"\W+", "_", column.strip().lower()).strip("_")
+    if not key or key[0].isdigit():
+        key = f"field_{key}".rstrip("_")
+    return key
 
 
 def _complete(mapping, header):
@@ -83,8 +138,13 @@ def _complete(mapping, header):
     if mapping.email:
         return mapping
     guessed = guess_mapping(header)
+    if not guessed.email:
+        raise ImportRefused(_("No email column found. Name it with --email-column."))
     return ColumnMapping(
-        email=guessed.email, name=mapping.name or guessed.name, custom=mapping.custom
+        email=guessed.email,
+        name=mapping.name or guessed.name,
+        last_name=mapping.last_name or (guessed.last_name if not mapping.name else ""),
+        custom=mapping.custom,
     )
 
 
@@ -96,17 +156,31 @@ def import_subscribers(
     opted_in_declaration: str = "",
     on_reject: Callable[[Rejection], None] | None = None,
     on_progress: Callable[[ImportReport], None] | None = None,
+    on_chunk: Callable[[ImportReport, list], None] | None = None,
     chunk_size: int = CHUNK_SIZE,
+    delimiter: str = ",",
+    report: ImportReport | None = None,
 ) -> ImportReport:
-    """Import a CSV (any iterable of text lines with a header row) into one newsletter."""
-    reader = csv.DictReader(lines)
+    """Import a CSV (any iterable of text lines with a header row) into one newsletter.
+
+    To resume an interrupted import, pass the report of the rows already done: that many
+    rows are skipped. `on_chunk(report, new_subscriber_ids)` runs inside each chunk's
+    transaction, so what it writes commits together with the chunk.
+    """
+    reader = csv.DictReader(lines, delimiter=delimiter)
     header = reader.fieldnames or []
     mapping = _complete(mapping or ColumnMapping(email=""), header)
     mapping.check(header)
-    report = ImportReport()
+    report = report or ImportReport()
+    for _row in islice(reader, report.rows):
+        pass  # done before the interruption
     declaration = opted_in_declaration.strip()
-    while chunk := list(islice(_parsed_rows(reader, mapping, report, on_reject), chunk_size)):
-        _import_chunk(newsletter, chunk, declaration, report)
+    rows = _parsed_rows(reader, mapping, report, on_reject)
+    while chunk := list(islice(rows, chunk_size)):
+        with transaction.atomic():
+            new_ids = _import_chunk(newsletter, chunk, declaration, report)
+            if on_chunk:
+                on_chunk(report, new_ids)
         if on_progress:
             on_progress(report)
     return report
@@ -127,13 +201,17 @@ def _parsed_rows(reader, mapping, report, on_reject):
             if on_reject:
                 on_reject(rejection)
             continue
-        name = (row.get(mapping.name) or "").strip()[:200] if mapping.name else ""
         custom = {key: row.get(column) or "" for key, column in mapping.custom.items()}
-        yield email, name, custom
+        yield email, _name(row, mapping), custom
 
 
-@transaction.atomic
+def _name(row, mapping):
+    parts = [(row.get(column) or "").strip() for column in (mapping.name, mapping.last_name)]
+    return " ".join(part for part in parts if part)[:200]
+
+
 def _import_chunk(newsletter, chunk, declaration, report):
+    """Create what is new in one chunk; returns the ids of newly subscribed people."""
     rows = {}
     for email, name, custom in chunk:
         if email in rows:  # the same address twice in the file: the first row wins
@@ -164,6 +242,7 @@ def _import_chunk(newsletter, chunk, declaration, report):
     report.unchanged += len(rows) - len(new_ids)
     _create_subscriptions(newsletter, new_ids, declaration)
     report.created += len(new_ids)
+    return new_ids
 
 
 def _create_subscriptions(newsletter, subscriber_ids, declaration):

@@ -1,5 +1,6 @@
 import secrets
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -166,3 +167,59 @@ class Suppression(models.Model):
 
     def __str__(self):
         return f"{self.email_hash[:12]}… ({self.reason})"
+
+
+class ImportJob(models.Model):
+    """A CSV import run in the background by the worker, with its progress and report."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    newsletter = models.ForeignKey(
+        "newsletter.Newsletter", on_delete=models.CASCADE, related_name="import_jobs"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("started by"),
+    )
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.QUEUED
+    )
+    # The uploaded file lives in VAR_DIR/imports (private, never under MEDIA_ROOT).
+    upload_name = models.CharField(max_length=100, editable=False)
+    original_name = models.CharField(_("file"), max_length=255, blank=True)
+    delimiter = models.CharField(max_length=1, default=",")
+    mapping = models.JSONField(_("columns"), default=dict)
+    opted_in_declaration = models.TextField(_("opt-in declaration"), blank=True)
+    send_confirmations = models.BooleanField(_("send confirmation mails"), default=False)
+    total_rows = models.PositiveIntegerField(_("rows in the file"), default=0)
+    processed = models.PositiveIntegerField(_("rows processed"), default=0)
+    imported = models.PositiveIntegerField(_("imported"), default=0)
+    skipped_suppressed = models.PositiveIntegerField(_("skipped (suppressed)"), default=0)
+    unchanged = models.PositiveIntegerField(_("already there"), default=0)
+    rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    confirmations_queued = models.PositiveIntegerField(_("confirmations queued"), default=0)
+    rejections = models.JSONField(_("first rejected rows"), default=list, blank=True)
+    rejects_size = models.PositiveBigIntegerField(default=0, editable=False)  # resume point
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+
+    def __str__(self):
+        return f"{self.original_name or self.upload_name} → {self.newsletter_id} ({self.status})"
+
+    @property
+    def finished(self):
+        return self.status in (self.Status.DONE, self.Status.FAILED)

@@ -6,7 +6,7 @@ import smtplib
 from anymail.exceptions import AnymailAPIError
 from celery import shared_task
 
-from subscribers import emails, services
+from subscribers import emails, import_jobs, services
 from subscribers.models import Subscription
 
 logger = logging.getLogger(__name__)
@@ -60,3 +60,9 @@ def purge_pending_task():
     purged = services.purge_pending()
     logger.info("Purged %d expired pending subscriptions", purged)
     return purged
+
+
+@shared_task(name="subscribers.run_import", soft_time_limit=3600, time_limit=3660)
+def run_import_task(job_id):
+    """Import the CSV file of one import job (queue "default": it is no reader's mail)."""
+    import_jobs.run_import(job_id=job_id)

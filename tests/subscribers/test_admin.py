@@ -2,7 +2,6 @@ import csv
 import io
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from subscribers.models import Event, Subscriber, Subscription, Suppression
 from subscribers.suppression import email_hash
@@ -94,35 +93,6 @@ def test_subscriber_filters_by_newsletter_and_status(
         "/admin/subscribers/subscriber/", {"newsletter": other_newsletter.pk, "status": "pending"}
     )
     assert [s.email for s in response.context_data["cl"].result_list] == ["b@example.org"]
-
-
-def test_the_import_page_imports_and_lists_rejected_rows(admin_client, newsletter):
-    upload = SimpleUploadedFile(
-        "people.csv", b"email,name\nada@example.org,Ada\nbroken,Bob\n", "text/csv"
-    )
-    response = admin_client.post(
-        "/admin/subscribers/subscription/import/",
-        {
-            "newsletter": newsletter.pk,
-            "file": upload,
-            "already_opted_in": "on",
-            "declaration": "Fair",
-        },
-    )
-    report = response.context_data["report"]
-    assert (report.created, report.rejected) == (1, 1)
-    assert "broken" in response.content.decode()
-    assert Subscription.objects.get().consent_text == "Fair"
-
-
-def test_the_import_needs_a_declaration_to_confirm(admin_client, newsletter):
-    upload = SimpleUploadedFile("people.csv", b"email\nada@example.org\n", "text/csv")
-    response = admin_client.post(
-        "/admin/subscribers/subscription/import/",
-        {"newsletter": newsletter.pk, "file": upload, "already_opted_in": "on"},
-    )
-    assert "Say how these people opted in." in response.content.decode()
-    assert not Subscription.objects.exists()
 
 
 def test_blocking_an_address_stores_only_its_hash(admin_client, db):
