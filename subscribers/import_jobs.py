@@ -22,12 +22,14 @@ from subscribers.importing import (
     ImportReport,
     Rejection,
     import_subscribers,
+    safe_cell,
 )
 from subscribers.models import ImportJob, Subscription
 from subscribers.uploads import imports_dir, open_upload
 
 logger = logging.getLogger(__name__)
 REJECTS_HEADER = ["line", "value", "reason"]
+CHUNK_SIZE = 1000  # rows per transaction and per progress update
 
 
 def rejects_path(job):
@@ -94,7 +96,8 @@ def _run(job):
         writer = csv.writer(rejects)
 
         def on_reject(rejection):
-            writer.writerow([rejection.line, rejection.value, rejection.reason])
+            # The values come from the uploaded file: keep a spreadsheet from running them.
+            writer.writerow([rejection.line, safe_cell(rejection.value), rejection.reason])
 
         def on_chunk(report, new_subscriber_ids):
             rejects.flush()
@@ -112,6 +115,7 @@ def _run(job):
             on_chunk=on_chunk,
             delimiter=job.delimiter,
             report=report,
+            chunk_size=CHUNK_SIZE,
         )
 
 
