@@ -84,7 +84,7 @@ class AppServer:
             sys.executable, "-m", "gunicorn", "config.wsgi",
             "--bind", f"127.0.0.1:{self.port}",
             "--workers", "2", "--threads", "4", "--worker-class", "gthread",
-            "--timeout", "60", "--access-logfile", "-",
+            "--timeout", "60", "--access-logfile", "-", "--no-control-socket",
         ]  # fmt: skip
         self.process = subprocess.Popen(
             command,
@@ -129,6 +129,18 @@ def app_server(django_db_setup, django_db_blocker, mailbox):
 def worker(start_worker, app_server):
     """A real Celery worker with the server's settings, sending to the loopback SMTP server."""
     return start_worker(**app_server.env)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On a failure, show what the server and the worker logged: a 500 says little alone."""
+    report = yield
+    if report.failed and call.when == "call":
+        for name in ("app_server", "worker"):
+            process = item.funcargs.get(name)
+            if process is not None:
+                report.sections.append((f"{name} log (tail)", process.output()[-6000:]))
+    return report
 
 
 @pytest.fixture(autouse=True)
@@ -214,7 +226,8 @@ def open_page(browser):
     """Factory: open_page(locale=..., javascript=...) -> a page in a fresh browser context.
 
     Playwright's locale sets navigator.language and the Accept-Language header. Every
-    page records console errors (a CSP refusal is one) in `page.console_errors`.
+    page records console errors (a CSP refusal is one) in `page.console_errors`, and
+    answers of 400 and above in `page.failed_responses`.
     """
     contexts = []
 
@@ -229,12 +242,20 @@ def open_page(browser):
         contexts.append(context)
         page = context.new_page()
         page.console_errors = []
+        page.failed_responses = []
 
-        def record(message):
-            if message.type == "error":
+        def record_console(message):
+            # Failed loads are recorded with their URL below; this keeps CSP refusals etc.
+            if message.type == "error" and not message.text.startswith("Failed to load"):
                 page.console_errors.append(message.text)
 
-        page.on("console", record)
+        def record_response(response):
+            # Chromium asks every origin for /favicon.ico; the app has none, and says so.
+            if response.status >= 400 and not response.url.endswith("/favicon.ico"):
+                page.failed_responses.append(f"{response.status} {response.url}")
+
+        page.on("console", record_console)
+        page.on("response", record_response)
         return page
 
     yield open_
