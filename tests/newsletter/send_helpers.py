@@ -15,3 +15,10 @@ def drain(issue, rounds=200):
 
 def statuses(issue):
     return dict(Delivery.objects.filter(issue=issue).values_list("subscriber__email", "status"))
+
+
+def forget_send_state():
+    """Drop lane, wake-up and breaker keys: the test database reuses issue ids (SQLite)."""
+    from django.core.cache import cache
+
+    cache.clear()

@@ -17,8 +17,15 @@ from newsletter.models import Delivery, Issue
 from newsletter.tasks import sweep_deliveries_task
 from tests.conftest import wait_for
 from tests.fakes.audience import make_issue, make_newsletter, make_readers
+from tests.newsletter.send_helpers import forget_send_state
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def fresh_send_state():
+    forget_send_state()
+
 
 CONCURRENCY = 2
 WORKER_ENV = {

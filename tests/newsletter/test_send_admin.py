@@ -9,8 +9,14 @@ from newsletter import sending
 from newsletter.models import Delivery, Issue
 from tests.conftest import wait_for
 from tests.fakes.audience import make_issue, make_newsletter, make_readers
+from tests.newsletter.send_helpers import forget_send_state
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fresh_send_state():
+    forget_send_state()
 
 
 @pytest.fixture
