@@ -36,6 +36,8 @@ WALK_STRINGS = frozenset(
         "View this mail in your browser", "Yes, confirm my subscription",
         "Yes, delete all my data. This cannot be undone.", "You are unsubscribed",
         "Your changes are saved.", "Your data is deleted", "Your subscriptions", "[Test] ",
+        "Send a test to me", "A test is on its way to %s.", "Send now to all readers",
+        "Sending starts in a moment; progress shows below.",
     }
 )  # fmt: skip
 
@@ -230,19 +232,26 @@ class Walk:
         assert page.console_errors == []
 
     def author_sends_a_test_and_it_arrives(self):
-        from newsletter.tasks import send_test_task  # TEMPORARY until the admin can send
-
-        send_test_task.delay(
-            issue_id=self.issue.pk, addresses=[f"author-{self.language}@example.org"]
-        )
-        subject = self.t("[Test] ") + self.words["subject"]
-        mail = self.mail_to(self.author_email, subject)
+        page = self.author
+        page.get_by_role("button", name=self.t("Send a test to me")).click()
+        notice = self.t("A test is on its way to %s.") % self.author_email
+        expect(page.locator(".messagelist")).to_contain_text(notice)
+        mail = self.mail_to(self.author_email, self.t("[Test] ") + self.words["subject"])
         assert self.words["more"] in text_part(mail)
+        assert self.issue_status() == Issue.Status.DRAFT  # a test sends nothing to readers
 
     def author_sends_the_issue(self):
-        from newsletter.tasks import send_issue_task  # TEMPORARY until the admin can send
+        page = self.author
+        page.get_by_role("button", name=self.t("Send now to all readers")).click()
+        notice = self.t("Sending starts in a moment; progress shows below.")
+        expect(page.locator(".messagelist")).to_contain_text(notice)
+        # The progress panel follows the send by itself (send-progress.js).
+        expect(page.locator("#rb-send-progress [data-field=sent]")).to_have_text("2")
+        expect(page.locator("#rb-send-progress [data-field=total]")).to_have_text("2")
+        wait_for(lambda: self.issue_status() == Issue.Status.SENT, message="the issue sent")
 
-        send_issue_task.delay(issue_id=self.issue.pk)
+    def issue_status(self):
+        return Issue.objects.values_list("status", flat=True).get(pk=self.issue.pk)
 
     # --- reading ----------------------------------------------------------------------------
     def issue_mail_for(self, email):
