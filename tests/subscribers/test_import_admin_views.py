@@ -59,6 +59,7 @@ def test_choosing_the_columns_queues_a_job_and_shows_its_progress(
     page = admin_client.get(response["Location"]).content.decode()
     assert '<progress id="import-bar" max="2" value="0">' in page
     assert "js/subscribers-import.js" in page and "<script>" not in page
+    assert " style=" not in page  # strict CSP: no inline style attributes
     assert admin_client.get(f"{URL}{job.pk}/progress.json").json()["status"] == "queued"
     assert admin_client.get(f"{URL}{job.pk}/rejects.csv").status_code == 404
 
