@@ -154,7 +154,8 @@ def test_a_public_page_is_accessible_and_photographed(name, site, app_server, op
     assert serious_axe_violations(checked) == []
 
 
-def test_the_mails_are_photographed_in_light_and_dark_mode(site, app_server, open_page):
+def test_the_mails_are_photographed_in_light_and_dark_mode(site, app_server, open_page, settings):
+    settings.SITE_URL = app_server.url  # links in the mails as the worker would write them
     reader = Recipient(
         email="ada@example.org",
         name="Ada",
