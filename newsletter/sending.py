@@ -253,7 +253,13 @@ def lane_step(issue_id):
 
 
 def claim_size():
-    return max(backends.chunk_size(), settings.SEND_CLAIM_SIZE)
+    """Rows per claim; small enough that a rate-limited batch ends well within its lease
+    (else a live worker's rows would be claimed again and sent twice)."""
+    size = max(backends.chunk_size(), settings.SEND_CLAIM_SIZE)
+    if settings.SEND_RATE_PER_SECOND > 0:
+        per_lane = settings.SEND_RATE_PER_SECOND / max(1, settings.SEND_LANES)
+        size = min(size, max(1, int(per_lane * settings.SEND_LEASE_SECONDS / 2)))
+    return size
 
 
 # --- the ledger: claim, send, record --------------------------------------------------

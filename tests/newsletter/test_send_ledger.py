@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from aiosmtpd.controller import Controller
 from django.db import connection
 from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
@@ -13,7 +14,7 @@ from newsletter.models import Delivery, Issue
 from newsletter.ratelimit import CircuitBreaker
 from subscribers import services as subscriber_services
 from subscribers.models import Subscription
-from tests.conftest import free_port
+from tests.conftest import RecordingHandler, free_port
 from tests.fakes.audience import make_issue, make_newsletter, make_readers, subscribe
 from tests.newsletter.send_helpers import drain, statuses
 
@@ -266,3 +267,59 @@ def test_a_successful_probe_closes_the_breaker(newsletter, smtp_server, settings
     assert breaker.state() == breaker.CLOSED
     drain(issue)
     assert len(smtp_server.received) == 5
+
+
+def test_due_scheduled_issues_start_and_future_ones_wait(newsletter):
+    make_readers(newsletter, 2)
+    due = make_issue(newsletter, slug="due")
+    later = make_issue(newsletter, slug="later")
+    sending.schedule_send(issue=due, when=timezone.now() + timedelta(minutes=5))
+    sending.schedule_send(issue=later, when=timezone.now() + timedelta(days=1))
+    Issue.objects.filter(pk=due.pk).update(scheduled_at=timezone.now() - timedelta(seconds=1))
+    assert sending.send_due_issues() == 1
+    assert Issue.objects.get(pk=due.pk).status == Issue.Status.SENDING
+    assert Issue.objects.get(pk=later.pk).status == Issue.Status.SCHEDULED
+    assert Delivery.objects.filter(issue=due).count() == 2
+
+
+def test_the_issue_is_rendered_once_for_all_readers(newsletter, smtp_server, monkeypatch):
+    from newsletter import emails, rendering
+
+    calls = []
+    real = rendering.render_issue
+    monkeypatch.setattr(rendering, "render_issue", lambda issue: calls.append(1) or real(issue))
+    emails._render_cache.clear()
+    make_readers(newsletter, 40)
+    issue = make_issue(newsletter)
+    sending.start_send(issue=issue)
+    drain(issue)
+    assert len(smtp_server.received) == 40
+    assert len(calls) == 1
+
+
+class PeerRecordingHandler(RecordingHandler):
+    peers: set
+
+    async def handle_DATA(self, server, session, envelope):
+        self.peers.add(session.peer)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_smtp_mail_goes_over_one_reused_connection(newsletter, settings):
+    handler = PeerRecordingHandler()
+    handler.peers = set()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    try:
+        make_readers(newsletter, 30)
+        issue = make_issue(newsletter)
+        sending.start_send(issue=issue)
+        drain(issue)
+    finally:
+        controller.stop()
+    assert len(handler.received) == 30
+    assert len(handler.peers) == 1
