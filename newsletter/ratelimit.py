@@ -203,6 +203,9 @@ class CircuitBreaker:
 
     def __init__(self, transport):
         self.prefix = f"send:breaker:{transport}:"
+        # Whether errors may be on record; spares a cache write per successful message.
+        self.maybe_failing = True
+        self.tripped = False  # this worker's own errors opened the breaker
 
     def _cache(self):
         from django.core.cache import cache
@@ -215,16 +218,22 @@ class CircuitBreaker:
     def state(self):
         if self.open_until() > time.time():
             return self.OPEN
-        if (self._cache().get(self.prefix + "failures") or 0) >= settings.SEND_BREAKER_THRESHOLD:
+        failures = self._cache().get(self.prefix + "failures") or 0
+        self.maybe_failing = failures > 0
+        if failures >= settings.SEND_BREAKER_THRESHOLD:
             return self.HALF_OPEN
         return self.CLOSED
 
     def record_success(self):
+        if not self.maybe_failing:
+            return
+        self.maybe_failing = False
         self._cache().delete_many(
             [self.prefix + name for name in ("failures", "trips", "open_until", "probe")]
         )
 
     def record_transient(self):
+        self.maybe_failing = True
         cache = self._cache()
         cache.add(self.prefix + "failures", 0, timeout=None)
         failures = cache.incr(self.prefix + "failures")
@@ -234,6 +243,7 @@ class CircuitBreaker:
         trips = cache.incr(self.prefix + "trips")
         cooldown = settings.SEND_BREAKER_COOLDOWN_SECONDS * 2 ** min(trips - 1, 6)
         cache.set(self.prefix + "open_until", time.time() + cooldown, timeout=int(cooldown) + 60)
+        self.tripped = True
         cache.delete(self.prefix + "probe")
 
     def take_probe(self):

@@ -309,18 +309,24 @@ def finish_or_wait(issue_id):
 
 
 class IssueWatch:
-    """Reads the issue's status at most every STATUS_CHECK_SECONDS while a batch runs."""
+    """Looks at the issue's status and the breaker at most every STATUS_CHECK_SECONDS."""
 
-    def __init__(self, issue_id):
+    def __init__(self, issue_id, breaker):
         self.issue_id = issue_id
+        self.breaker = breaker
         self.checked_at = time.monotonic()
+        self.stop_reason = None  # "status" or "breaker" once the batch must stop
 
-    def still_sending(self):
+    def must_stop(self):
         if time.monotonic() - self.checked_at < STATUS_CHECK_SECONDS:
-            return True
+            return False
         self.checked_at = time.monotonic()
         status = Issue.objects.filter(pk=self.issue_id).values_list("status", flat=True).first()
-        return status == Issue.Status.SENDING
+        if status != Issue.Status.SENDING:
+            self.stop_reason = "status"
+        elif self.breaker.state() == self.breaker.OPEN:
+            self.stop_reason = "breaker"
+        return self.stop_reason is not None
 
 
 def load_readers(issue, ids):
@@ -354,7 +360,7 @@ def load_readers(issue, ids):
 
 def send_claimed(*, issue, ids, breaker):
     """Send the claimed rows chunk by chunk; stop early on pause, cancel or outage."""
-    watch = IssueWatch(issue.pk)
+    watch = IssueWatch(issue.pk, breaker)
     transport = backends.transport_name()
     pending = []
     for delivery, reader, skip_reason in load_readers(issue, ids):
@@ -365,10 +371,11 @@ def send_claimed(*, issue, ids, breaker):
     chunk = backends.chunk_size()
     position = 0
     while position < len(pending):
-        if not watch.still_sending() or breaker.state() == breaker.OPEN:
+        # The breaker opened by this worker's own errors stops it at once.
+        if breaker.tripped or watch.must_stop():
             release([reader.delivery_id for reader in pending[position:]])
-            wake = breaker.open_until() - time.time() if breaker.state() == breaker.OPEN else None
-            return StepResult(keep_going=False, wake_in=wake)
+            wake = breaker.open_until() - time.time()
+            return StepResult(keep_going=False, wake_in=wake if wake > 0 else None)
         readers = pending[position : position + chunk]
         try:
             for reader in readers:
