@@ -26,6 +26,11 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, a few minutes")
     parser.add_argument("--only", nargs="+", choices=MEASUREMENTS, help="run only these")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the other measurements of the previous BENCHMARKS.json (with --only)",
+    )
     return parser.parse_args(argv)
 
 
@@ -51,25 +56,38 @@ def main(argv=None):
         "public_pages": suites.public_pages,
         "csv_import": extra_suites.csv_import,
     }
-    for name in args.only or MEASUREMENTS:
-        context.attempt(name, functions[name])
     out_dir = environment.WORK_DIR / "smoke" if args.smoke else environment.BASE_DIR
     charts_dir = out_dir / "charts" if args.smoke else environment.BASE_DIR / "benchmarks/charts"
     out_dir.mkdir(parents=True, exist_ok=True)
-    meta = {
+    if args.merge:
+        report.merge_previous(context, out_dir / "BENCHMARKS.json", keep_out=args.only or [])
+    for name in args.only or MEASUREMENTS:
+        context.attempt(name, functions[name])
+        # Written after every measurement, so an interrupted run keeps what it measured.
+        report.write(context, _meta(args, sizes, machine, started), out_dir, charts_dir)
+    print(f"benchmarks: wrote {out_dir / 'BENCHMARKS.md'}", flush=True)
+    return 0
+
+
+def _meta(args, sizes, machine, started):
+    command = "make bench  # = python -m benchmarks" + (" --smoke" if args.smoke else "")
+    commands = [command]
+    if args.only:
+        commands.append(
+            "python -m benchmarks "
+            + ("--smoke " if args.smoke else "")
+            + ("--merge " if args.merge else "")
+            + "--only "
+            + " ".join(args.only)
+        )
+    return {
         "mode": "smoke" if args.smoke else "full",
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "wall_minutes": (time.monotonic() - started) / 60,
         "machine": machine,
         "sizes": vars(sizes),
-        "commands": [
-            "make bench  # = python -m benchmarks" + (" --smoke" if args.smoke else ""),
-            "python -m benchmarks --only " + " ".join(args.only or MEASUREMENTS),
-        ],
+        "commands": commands,
     }
-    report.write(context, meta, out_dir, charts_dir)
-    print(f"benchmarks: wrote {out_dir / 'BENCHMARKS.md'}", flush=True)
-    return 0
 
 
 if __name__ == "__main__":

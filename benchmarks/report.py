@@ -29,6 +29,22 @@ def times(value):
     return "not run" if value is None else f"{value:.1f}×"
 
 
+def merge_previous(context, path, keep_out):
+    """Carry over the previous run's measurements that this run does not repeat."""
+    if not Path(path).exists():
+        return
+    previous = json.loads(Path(path).read_text())
+    stamp = previous.get("generated_at", "an earlier run")
+    for key, value in previous.get("measurements", {}).items():
+        if key not in keep_out:
+            context.measurements[key] = value
+            context.notes.append(f"`{key}` comes from the run of {stamp} (merged).")
+    for key, reason in previous.get("not_run", {}).items():
+        repeated = any(key.startswith(name) for name in keep_out)
+        if not repeated and key not in context.measurements:
+            context.not_run[key] = reason
+
+
 def write(context, meta, out_dir, charts_dir):
     out_dir, charts_dir = Path(out_dir), Path(charts_dir)
     charts_dir.mkdir(parents=True, exist_ok=True)
