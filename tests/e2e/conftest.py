@@ -7,6 +7,7 @@ must be `django_db(transaction=True)`: the server and the worker only see commit
 """
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -36,6 +37,7 @@ AXE_SCRIPT = BASE_DIR / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = BASE_DIR / "test-artifacts" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
+WEB_WORKERS = 2
 # The addresses the app sends from; a real domain shape rather than 127.0.0.1.
 MAIL_DOMAIN = "rundbrief.test"
 
@@ -83,7 +85,7 @@ class AppServer:
         command = [
             sys.executable, "-m", "gunicorn", "config.wsgi",
             "--bind", f"127.0.0.1:{self.port}",
-            "--workers", "2", "--threads", "4", "--worker-class", "gthread",
+            "--workers", str(WEB_WORKERS), "--threads", "4", "--worker-class", "gthread",
             "--timeout", "60", "--access-logfile", "-", "--no-control-socket",
         ]  # fmt: skip
         self.process = subprocess.Popen(
@@ -108,6 +110,29 @@ class AppServer:
     def output(self):
         return self.log_path.read_text(errors="replace")
 
+    def worker_pids(self):
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return set(children.read_text().split())
+
+    def reload(self):
+        """Replace the web workers by fresh processes (gunicorn's SIGHUP).
+
+        Between tests pytest-django truncates the database and recreates the content
+        types under new ids, while Django caches content types per process: a long-lived
+        worker would then write admin log entries that point at rows which are gone.
+        """
+        old = self.worker_pids()
+        self.process.send_signal(signal.SIGHUP)
+        wait_for(
+            lambda: (
+                len(self.worker_pids() - old) == WEB_WORKERS
+                and not (self.worker_pids() & old)
+                and self.healthy()
+            ),
+            timeout=60,
+            message="gunicorn to replace its workers",
+        )
+
     def stop(self):
         self.process.terminate()
         try:
@@ -123,6 +148,13 @@ def app_server(django_db_setup, django_db_blocker, mailbox):
     server = AppServer(mailbox)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def fresh_app_server(app_server):
+    """The app server with new worker processes, for tests that write through the admin."""
+    app_server.reload()
+    return app_server
 
 
 @pytest.fixture
@@ -266,6 +298,7 @@ def open_page(browser):
 # --- looking at pages: accessibility and screenshots -----------------------------------
 def serious_axe_violations(page):
     """Run axe-core in the page; the violations of serious or critical impact."""
+    assert AXE_SCRIPT.exists(), "axe-core is missing: run scripts/install-test-tools.sh"
     page.add_script_tag(path=str(AXE_SCRIPT))
     results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     return [

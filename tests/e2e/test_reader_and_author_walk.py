@@ -296,6 +296,7 @@ class Walk:
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 200
+            assert response.url == url  # at once: no redirect, no confirmation page
         assert self.subscription(self.reader).status == Subscription.Status.UNSUBSCRIBED
 
     # --- the preference centre ------------------------------------------------------------
@@ -328,12 +329,12 @@ class Walk:
 
 @pytest.mark.parametrize(("language", "locale"), LANGUAGES)
 def test_a_reader_and_an_author_use_rundbrief_from_signup_to_erasure(
-    language, locale, app_server, worker, inbox, open_page, other_site, settings
+    language, locale, fresh_app_server, worker, inbox, open_page, other_site, settings
 ):
     walk = Walk(
         language,
         locale,
-        app=app_server,
+        app=fresh_app_server,
         inbox=inbox,
         open_page=open_page,
         other_site=other_site,
