@@ -15,6 +15,7 @@ from newsletter.models import Issue, Newsletter
 from subscribers.embed import embed_snippet
 from subscribers.models import Subscriber, Subscription
 from tests.conftest import wait_for
+from tests.e2e.conftest import save_screenshots
 from tests.e2e.mails import (
     compiled_catalogue,
     html_part,
@@ -129,6 +130,7 @@ class Walk:
         expect(page.locator("html")).to_have_attribute("lang", self.language)
         heading = self.t("Subscribe to %(name)s", name=self.newsletter.name)
         expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+        save_screenshots(page, f"walk-{self.language}-signup")
         page.get_by_label(self.t("Email address")).fill(self.reader)
         page.get_by_label(self.t("Name (optional)")).fill(self.words["reader_name"])
         page.get_by_label(self.words["consent_text"]).check()
@@ -145,6 +147,7 @@ class Walk:
         )
         page = self.page()
         page.goto(self.other_site.publish(f"/{self.language}/allotment.html", html))
+        save_screenshots(page, f"walk-{self.language}-embed-on-another-site")
         page.get_by_label(self.t("Email address")).fill(self.embed_reader)
         page.get_by_label(self.words["consent_text"]).check()
         button = self.t("Subscribe to %(name)s", name=self.newsletter.name)
@@ -263,6 +266,7 @@ class Walk:
         mail = self.issue_mail_for(self.reader)
         page = self.page()
         self.open_mail(page, mail)
+        save_screenshots(page, f"walk-{self.language}-issue-mail-as-received")
         greeting = self.words["body"].split("{{")[0].split("\n")[-1]
         expect(page.locator("body")).to_contain_text(greeting + self.words["reader_name"])
         page.get_by_role("link", name=self.t("View this mail in your browser")).click()
@@ -305,6 +309,7 @@ class Walk:
         self.open_mail(page, self.reader_mail)
         page.get_by_role("link", name=self.t("Manage your preferences")).click()
         expect(page.get_by_role("heading", level=1)).to_have_text(self.t("Your subscriptions"))
+        save_screenshots(page, f"walk-{self.language}-preferences")
         page.get_by_label(self.t("Name"), exact=True).fill(self.words["new_name"])
         page.get_by_role("button", name=self.t("Save")).click()
         expect(page.locator(".notice")).to_have_text(self.t("Your changes are saved."))
