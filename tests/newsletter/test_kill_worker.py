@@ -28,6 +28,9 @@ def fresh_send_state():
 
 
 CONCURRENCY = 2
+# SQLite serialises every write (claims and results), so the embedded run sends to fewer
+# readers to stay within the CI time budget; the kills still land mid-send.
+READERS = 3000 if django_settings.IS_POSTGRES else 1200
 WORKER_ENV = {
     "SEND_LANES": 4,
     "SEND_CLAIM_SIZE": 20,
@@ -60,7 +63,7 @@ def test_killing_workers_at_random_points_skips_no_reader(start_worker, smtp_ser
     settings.SEND_LEASE_SECONDS = WORKER_ENV["SEND_LEASE_SECONDS"]
     settings.SEND_LANES = WORKER_ENV["SEND_LANES"]
     newsletter = make_newsletter()
-    addresses = make_readers(newsletter, 3000)
+    addresses = make_readers(newsletter, READERS)
     issue = make_issue(newsletter)
     env = {"EMAIL_URL": smtp_server.url, **WORKER_ENV}
     workers = [start_worker(concurrency=CONCURRENCY, **env) for _ in range(2)]
@@ -81,7 +84,7 @@ def test_killing_workers_at_random_points_skips_no_reader(start_worker, smtp_ser
         return issue_status(issue) == "sent"
 
     wait_for(finished, timeout=45, interval=1.0, message="the send to finish after the kills")
-    assert sent_count(issue) == 3000
+    assert sent_count(issue) == READERS
     assert_everyone_got_it_once_up_to(smtp_server, addresses, kills * CONCURRENCY)
 
 
