@@ -2,8 +2,8 @@
 
 - PooledSMTP: one SMTP connection per worker process, reused for every mail (never one
   connection per mail), SMTPUTF8 for internationalised addresses, optional DKIM (dkimpy).
-- EspBatch: anymail ESPs; one API call per batch where the provider has a batch API.
-- DjangoMail: any other Django backend (dev outbox, locmem), one message at a time.
+- DjangoMail: anymail ESPs and any other Django backend, one message per call on a
+  connection kept open. Batch calls (many readers per API call) are in batching.py.
 """
 
 import contextlib
@@ -28,21 +28,6 @@ from django.core.mail import get_connection
 logger = logging.getLogger(__name__)
 
 SENT, TRANSIENT, PERMANENT = "sent", "transient", "permanent"
-# Provider per-call maxima (shared DELIVERABILITY.md); anymail never splits a batch.
-ESP_BATCH_MAX = {
-    "amazon_ses": 50,
-    "mailjet": 50,
-    "resend": 100,
-    "postmark": 500,
-    "mailtrap": 500,
-    "unisender_go": 500,
-    "brevo": 1000,
-    "mailgun": 1000,
-    "sendgrid": 1000,
-}
-# ESPs whose batch send needs a stored template: the site names a pass-through template
-# (subject/html_body/text_body) in SEND_ESP_TEMPLATE; without one, mail goes one per call.
-ESP_TEMPLATE_BATCH = {"postmark"}
 DKIM_HEADERS = [
     b"from",
     b"to",
@@ -267,61 +252,9 @@ class DjangoMail:
         return Outcome(SENT, provider_message_id=message.extra_headers.get("Message-ID", ""))
 
 
-def esp_batch_size():
-    provider_max = ESP_BATCH_MAX.get(transport_name(), 1)
-    if settings.SEND_BATCH_SIZE:
-        return max(1, min(settings.SEND_BATCH_SIZE, provider_max))
-    return provider_max
-
-
-def esp_batch_supported():
-    name = transport_name()
-    if name not in ESP_BATCH_MAX:
-        return False
-    return name not in ESP_TEMPLATE_BATCH or bool(settings.SEND_ESP_TEMPLATE)
-
-
-def send_esp_batch(messages):
-    """One ESP API call for many readers: a pass-through template filled per reader.
-
-    Each reader's personalised subject, HTML and text travel as merge data; per-reader
-    headers (List-Unsubscribe, Message-ID) as merge_headers, ids as merge_metadata.
-    """
-    from anymail.message import AnymailMessage
-
-    first = messages[0]
-    batch = AnymailMessage(
-        from_email=first.from_email,
-        to=[message.envelope_recipient for message in messages],
-        reply_to=first.reply_to,
-        headers={"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
-        tags=first.tags,
-        metadata={"issue": first.metadata["issue"]},
-    )
-    batch.template_id = settings.SEND_ESP_TEMPLATE
-    batch.merge_data = {m.envelope_recipient: template_model(m) for m in messages}
-    batch.merge_headers = {m.envelope_recipient: per_reader_headers(m) for m in messages}
-    batch.merge_metadata = {
-        m.envelope_recipient: {"delivery": m.metadata["delivery"]} for m in messages
-    }
-    batch.esp_extra = (
-        {"MessageStream": settings.SEND_ESP_MESSAGE_STREAM}
-        if (transport_name() == "postmark" and settings.SEND_ESP_MESSAGE_STREAM)
-        else {}
-    )
-    try:
-        batch.send()
-    except (AnymailAPIError, AnymailRecipientsRefused) as error:
-        partial = partial_batch_outcomes(error, messages)
-        return partial or [anymail_error_outcome(error)] * len(messages)
-    except (AnymailError, OSError) as error:
-        return [Outcome(TRANSIENT, error=f"{transport_name()}: {error}"[:500])] * len(messages)
-    recipients = batch.anymail_status.recipients
-    return [anymail_recipient_outcome(recipients.get(m.envelope_recipient)) for m in messages]
-
-
 def partial_batch_outcomes(error, messages):
-    """Per-message answers of a Postmark batch that anymail turned into one error.
+    """Per-message answers of a Postmark batch that anymail turned into one error
+    (`messages`: one item per message in the call, in order).
 
     Anymail raises for the whole call when one entry has an error code it does not know,
     although the other messages went out; reading the answers keeps them from being sent
@@ -350,11 +283,6 @@ def template_model(message):
     return {"subject": message.subject, "html_body": html, "text_body": message.body}
 
 
-def per_reader_headers(message):
-    keep = ("List-Unsubscribe", "List-Id", "Message-ID", "Feedback-ID", "Precedence", "Date")
-    return {name: value for name, value in message.extra_headers.items() if name in keep}
-
-
 _django_mail = {}
 
 
@@ -365,20 +293,9 @@ def django_mail():
     return _django_mail[backend]
 
 
-def use_esp_batch():
-    return settings.EMAIL_BACKEND.startswith("anymail.backends.") and esp_batch_supported()
-
-
-def chunk_size():
-    """How many messages go to the transport at once (1 unless a batch API is used)."""
-    return esp_batch_size() if use_esp_batch() else 1
-
-
 def send_messages(messages):
-    """Send built messages with the configured transport; one Outcome per message."""
+    """Send built messages one by one with the configured transport; one Outcome each."""
     if transport_name() == "smtp":
         sender = pooled_smtp()
         return [sender.send(message) for message in messages]
-    if use_esp_batch():
-        return send_esp_batch(messages)
     return [django_mail().send_one(message) for message in messages]

@@ -126,10 +126,11 @@ def web_url_for(issue):
     )
 
 
-def personalised_parts(issue, reader):
+def recipient_for(issue, reader):
+    """The rendering's view of a reader: the values its placeholders are filled with."""
     from newsletter.rendering import Recipient
 
-    recipient = Recipient(
+    return Recipient(
         email=reader.email,
         name=reader.name,
         custom_fields=reader.custom_fields,
@@ -137,7 +138,10 @@ def personalised_parts(issue, reader):
         preferences_url=reader.preferences_url,
         web_url=web_url_for(issue),
     )
-    return rendered_issue(issue).personalise(recipient)
+
+
+def personalised_parts(issue, reader):
+    return rendered_issue(issue).personalise(recipient_for(issue, reader))
 
 
 def bulk_headers(issue, reader):

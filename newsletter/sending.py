@@ -25,7 +25,7 @@ from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from newsletter import backends, emails
+from newsletter import backends, batching, emails
 from newsletter.models import Delivery, Issue
 from newsletter.ratelimit import CircuitBreaker, RateLimited, acquire
 from subscribers.models import Subscription, Suppression
@@ -255,7 +255,7 @@ def lane_step(issue_id):
 def claim_size():
     """Rows per claim; small enough that a rate-limited batch ends well within its lease
     (else a live worker's rows would be claimed again and sent twice)."""
-    size = max(backends.chunk_size(), settings.SEND_CLAIM_SIZE)
+    size = max(batching.batch_size(), settings.SEND_CLAIM_SIZE)
     if settings.SEND_RATE_PER_SECOND > 0:
         per_lane = settings.SEND_RATE_PER_SECOND / max(1, settings.SEND_LANES)
         size = min(size, max(1, int(per_lane * settings.SEND_LEASE_SECONDS / 2)))
@@ -368,7 +368,8 @@ def send_claimed(*, issue, ids, breaker):
             record_skip(delivery.pk, skip_reason)
         else:
             pending.append(reader)
-    chunk = backends.chunk_size()
+    plan = batching.plan_for(issue)  # None: one call per reader
+    chunk = plan.size if plan else 1
     position = 0
     while position < len(pending):
         # The breaker opened by this worker's own errors stops it at once.
@@ -383,12 +384,18 @@ def send_claimed(*, issue, ids, breaker):
         except RateLimited as limited:
             release([reader.delivery_id for reader in pending[position:]])
             return StepResult(keep_going=False, wake_in=limited.wait)
-        send_chunk(issue, readers, breaker, transport)
+        send_chunk(issue, readers, breaker, transport, plan)
         position += len(readers)
     return StepResult(keep_going=True)
 
 
-def send_chunk(issue, readers, breaker, transport):
+def send_chunk(issue, readers, breaker, transport, plan=None):
+    """Send readers (one API call for all of them with a batch plan) and record each."""
+    if plan is not None:
+        outcomes = batching.send_batch(issue, plan, readers)
+        for reader in readers:
+            record_outcome(reader.delivery_id, outcomes[reader.delivery_id], breaker, transport)
+        return
     built, outcomes = [], {}
     for reader in readers:
         try:
