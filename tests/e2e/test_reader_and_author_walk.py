@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from newsletter.models import Issue, Newsletter
+from newsletter.models import Delivery, Issue, Newsletter
 from subscribers.embed import embed_snippet
 from subscribers.models import Subscriber, Subscription
 from tests.conftest import wait_for
@@ -248,10 +248,15 @@ class Walk:
         page.get_by_role("button", name=self.t("Send now to all readers")).click()
         notice = self.t("Sending starts in a moment; progress shows below.")
         expect(page.locator(".messagelist")).to_contain_text(notice)
-        # The progress panel follows the send by itself (send-progress.js).
-        expect(page.locator("#rb-send-progress [data-field=sent]")).to_have_text("2")
-        expect(page.locator("#rb-send-progress [data-field=total]")).to_have_text("2")
-        wait_for(lambda: self.issue_status() == Issue.Status.SENT, message="the issue sent")
+        try:
+            wait_for(lambda: self.issue_status() == Issue.Status.SENT, timeout=60)
+        except pytest.fail.Exception:
+            ledger = list(Delivery.objects.filter(issue=self.issue).values("status", "error"))
+            pytest.fail(f"the issue is {self.issue_status()}; deliveries: {ledger}")
+        # The progress panel follows the send by itself (send-progress.js polls).
+        progress = page.locator("#rb-send-progress")
+        expect(progress.locator("[data-field=sent]")).to_have_text("2", timeout=15_000)
+        expect(progress.locator("[data-field=total]")).to_have_text("2")
 
     def issue_status(self):
         return Issue.objects.values_list("status", flat=True).get(pk=self.issue.pk)
