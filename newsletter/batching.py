@@ -29,7 +29,7 @@ from anymail.message import AnymailMessage
 from django.conf import settings
 
 from newsletter import backends, emails
-from newsletter.backends import PERMANENT, TRANSIENT, Outcome
+from newsletter.backends import PERMANENT, SENT, TRANSIENT, Outcome
 from newsletter.rendering import escape_for
 
 logger = logging.getLogger(__name__)
@@ -250,7 +250,7 @@ def call_provider(issue, plan, built):
         if refused_as_a_whole(error):
             # One bad address makes SendGrid, Mailgun or Brevo refuse the whole call:
             # send these readers one by one so that only the bad one fails.
-            return send_one_by_one(issue, readers)
+            return refusals_made_permanent(send_one_by_one(issue, readers))
         partial = backends.partial_batch_outcomes(error, readers)
         if partial:
             return {r.delivery_id: o for r, o in zip(readers, partial, strict=True)}
@@ -270,6 +270,20 @@ def call_provider(issue, plan, built):
 def refused_as_a_whole(error):
     """A 400/422 for the whole call: something in the request, not the provider."""
     return getattr(error, "status_code", None) in (400, 422)
+
+
+def refusals_made_permanent(outcomes):
+    """After a refused batch went out one by one: if others of the batch got through, a
+    reader's own 400/422 is about that reader, not the account: do not retry it."""
+    if not any(outcome.status == SENT for outcome in outcomes.values()):
+        return outcomes  # all refused: maybe the account or the request; retry later
+    prefixes = tuple(f"{backends.transport_name()}: {code} " for code in (400, 422))
+    return {
+        delivery_id: Outcome(PERMANENT, error=outcome.error)
+        if outcome.status == TRANSIENT and outcome.error.startswith(prefixes)
+        else outcome
+        for delivery_id, outcome in outcomes.items()
+    }
 
 
 @dataclass
