@@ -1,0 +1,54 @@
+"""A batch send end to end: real Celery workers, anymail's Mailgun backend, the fake
+Mailgun API on loopback."""
+
+import pytest
+
+from newsletter import sending
+from newsletter.models import Delivery, Issue
+from tests.conftest import wait_for
+from tests.fakes.audience import make_issue, make_newsletter, make_readers
+from tests.fakes.esp import FakeMailgun
+from tests.newsletter.send_helpers import forget_send_state
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def mailgun():
+    forget_send_state()
+    fake = FakeMailgun().start()
+    yield fake
+    fake.stop()
+    forget_send_state()
+
+
+def test_workers_send_an_issue_in_batch_calls(start_worker, mailgun):
+    newsletter = make_newsletter()
+    addresses = make_readers(newsletter, 230)
+    issue = make_issue(newsletter)
+    env = {
+        "EMAIL_PROVIDER": "mailgun",
+        "ANYMAIL_MAILGUN_API_KEY": FakeMailgun.API_KEY,
+        "ANYMAIL_MAILGUN_API_URL": mailgun.url,
+        "SITE_URL": "https://news.example.org",
+        "SEND_BATCH_SIZE": 50,
+        "SEND_LANES": 2,
+        "SEND_LEASE_SECONDS": 60,
+    }
+    start_worker(queues="bulk,default", **env)
+    start_worker(queues="bulk,default", **env)
+    sending.start_send(issue=issue)
+    wait_for(
+        lambda: Issue.objects.get(pk=issue.pk).status == "sent",
+        timeout=60,
+        message="the issue to be sent",
+    )
+    assert sorted(mail["to"] for mail in mailgun.delivered) == sorted(addresses)
+    assert sorted(mailgun.calls) == [30, 50, 50, 50, 50]  # five calls for 230 readers
+    assert Delivery.objects.filter(issue=issue, status="sent").count() == 230
+    (mail,) = mailgun.to("reader7@example.com")
+    assert mail["subject"] == "Hello Reader 7"
+    assert "Dear Reader 7," in mail["text"]
+    assert mail["headers"]["List-Unsubscribe"].startswith("<https://news.example.org/u/")
+    delivery = Delivery.objects.get(issue=issue, subscriber__email="reader7@example.com")
+    assert mail["metadata"]["delivery"] == str(delivery.pk)
