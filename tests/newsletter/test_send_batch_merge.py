@@ -9,7 +9,7 @@ from newsletter.models import Delivery, Issue
 from newsletter.ratelimit import CircuitBreaker
 from subscribers.models import Subscription
 from tests.fakes.audience import make_issue, make_newsletter, make_readers, subscribe
-from tests.fakes.esp import FAKES
+from tests.fakes.esp import FAKES, FakeAmazonSES
 from tests.newsletter.send_helpers import drain, forget_send_state, statuses
 
 pytestmark = [
@@ -193,3 +193,42 @@ def test_providers_without_a_per_reader_unsubscribe_header_send_one_by_one(setti
     assert batching.batch_size() == 50
     settings.SEND_BATCH_SIZE = 20
     assert batching.batch_size() == 20
+
+
+@pytest.fixture
+def ses(settings):
+    fake = FakeAmazonSES().start()
+    settings.EMAIL_BACKEND = "anymail.backends.amazon_ses.EmailBackend"
+    settings.ANYMAIL = fake.anymail_settings()
+    settings.SEND_ESP_TEMPLATE = "rundbrief-passthrough"
+    settings.SITE_URL = "https://news.example.org"
+    backends._django_mail.clear()
+    forget_send_state()
+    yield fake
+    forget_send_state()
+    fake.stop()
+
+
+def test_amazon_ses_sends_50_per_call_through_the_stored_template(ses):
+    newsletter = make_newsletter()
+    addresses = make_readers(newsletter, 120)
+    ses.refuse.add("reader9@example.com")
+    issue = make_issue(newsletter)
+    send_all(issue)
+    assert ses.calls == [50, 50, 20]
+    result = statuses(issue)
+    assert result.pop("reader9@example.com") == "retrying"  # SES gives no reason: retry
+    assert set(result.values()) == {"sent"}
+    assert sorted(mail["to"] for mail in ses.delivered) == sorted(
+        set(addresses) - {"reader9@example.com"}
+    )
+    (mail,) = ses.to("reader3@example.com")
+    delivery, subscription, (subject, html, text) = expected_mail(issue, "reader3@example.com")
+    assert (mail["subject"], mail["html"], mail["text"]) == (subject, html, text)
+    assert mail["headers"]["List-Unsubscribe"] == (
+        f"<https://news.example.org/u/{subscription.token}/>"
+    )
+    assert mail["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert mail["headers"]["Message-ID"] == emails.message_id_for(issue.pk, delivery.subscriber_id)
+    assert mail["metadata"] == {"issue": str(issue.pk), "delivery": str(delivery.pk)}
+    assert delivery.provider_message_id == mail["message_id"]
