@@ -253,9 +253,10 @@ class Walk:
         except pytest.fail.Exception:
             ledger = list(Delivery.objects.filter(issue=self.issue).values("status", "error"))
             pytest.fail(f"the issue is {self.issue_status()}; deliveries: {ledger}")
-        # The progress panel follows the send by itself (send-progress.js polls).
+        # The panel shows the finished send (its live updates: test_send_progress_panel.py).
+        page.reload()
         progress = page.locator("#rb-send-progress")
-        expect(progress.locator("[data-field=sent]")).to_have_text("2", timeout=15_000)
+        expect(progress.locator("[data-field=sent]")).to_have_text("2")
         expect(progress.locator("[data-field=total]")).to_have_text("2")
 
     def issue_status(self):
