@@ -75,6 +75,17 @@ def list_id_header(newsletter):
     return f'"{phrase}" <{label}>'[:255]
 
 
+def list_id_for_transport(newsletter):
+    """Brevo sends non-ASCII header values as raw 8-bit (anymail refuses them): there the
+    List-Id keeps only its label, which RFC 2919 allows without the name."""
+    from newsletter.backends import transport_name
+
+    value = list_id_header(newsletter)
+    if not value.isascii() and transport_name() in ("brevo", "sendinblue"):
+        return f"<{newsletter.slug}.{settings.MAIL_DOMAIN}>"
+    return value
+
+
 def list_unsubscribe_header(unsubscribe_url):
     values = [f"<{unsubscribe_url}>"]
     if settings.LIST_UNSUBSCRIBE_MAILTO:
@@ -149,7 +160,7 @@ def bulk_headers(issue, reader):
     headers = {
         "List-Unsubscribe": list_unsubscribe_header(reader.unsubscribe_url),
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        "List-Id": list_id_header(issue.newsletter),
+        "List-Id": list_id_for_transport(issue.newsletter),
         "Precedence": "bulk",
         # Django's default Date ends in -0000 ("zone unknown"); give the real one.
         "Date": format_datetime(datetime.now(UTC)),

@@ -232,3 +232,15 @@ def test_amazon_ses_sends_50_per_call_through_the_stored_template(ses):
     assert mail["headers"]["Message-ID"] == emails.message_id_for(issue.pk, delivery.subscriber_id)
     assert mail["metadata"] == {"issue": str(issue.pk), "delivery": str(delivery.pk)}
     assert delivery.provider_message_id == mail["message_id"]
+
+
+@pytest.mark.parametrize("esp", ["brevo"], indirect=True)
+def test_brevo_gets_an_ascii_list_id_for_a_newsletter_named_in_german(esp, settings):
+    newsletter = make_newsletter(name="Grüße aus Köln")
+    make_readers(newsletter, 3)
+    issue = make_issue(newsletter)
+    send_all(issue)
+    assert esp.calls == [3]
+    assert set(statuses(issue).values()) == {"sent"}
+    (mail,) = esp.to("reader0@example.com")
+    assert mail["headers"]["List-Id"] == f"<weekly.{settings.MAIL_DOMAIN}>"
