@@ -22,6 +22,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.safestring import mark_safe
 
+from newsletter.images import logo_width, size_images
 from newsletter.markdown import markdown_to_html
 from newsletter.placeholders import (
     PLACEHOLDER_RE,
@@ -40,6 +41,7 @@ HTML_TEMPLATE = "emails/newsletter/issue-body.html"
 TEXT_TEMPLATE = "emails/newsletter/issue-body.txt"
 # RFC 5322 allows 998 octets per line; stay well below so no transfer encoding is forced.
 MAX_LINE = 900
+LOGO_HEIGHT = 48
 # A placeholder as it is stored in body_html: HTML-escaped, in its canonical form.
 STORED_PLACEHOLDER_RE = re.compile(
     r"\{\{ (?P<key>[A-Za-z_][\w.-]*)(?: \| default: &quot;(?P<default>.*?)&quot;)? \}\}"
@@ -213,7 +215,7 @@ def render_issue(issue) -> RenderedIssue:
     markers = Markers()
     subject = markers.protect(issue.subject)
     preview = markers.protect(issue.preview_text)
-    body_html = sanitised_body(markers.protect(issue.body_markdown))
+    body_html = size_images(sanitised_body(markers.protect(issue.body_markdown)))
     body_text, links = html_to_text(body_html)
     links_marker = {key: markers.add(Placeholder(key)) for key in SYSTEM_KEYS}
     context = mail_context(issue, subject, preview, body_html, body_text, links, links_marker)
@@ -259,6 +261,8 @@ def mail_context(issue, subject, preview, body_html, body_text, links, links_mar
         "links": links,
         "accent": newsletter.accent_colour,
         "logo_url": absolute(newsletter.logo.url) if newsletter.logo else "",
+        "logo_width": logo_width(newsletter.logo, LOGO_HEIGHT) if newsletter.logo else 0,
+        "logo_height": LOGO_HEIGHT,
         "show_web_link": bool(public_issue_url(issue)),
         "web_url": links_marker["web_url"],
         "unsubscribe_url": links_marker["unsubscribe_url"],

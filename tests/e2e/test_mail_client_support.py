@@ -187,11 +187,6 @@ def test_every_image_has_alt_text_and_fluid_inline_sizing(mail_html):
         assert style.get("max-width") == "100%" and style.get("height") == "auto", image
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="newsletter/rendering.py sets no width attribute on <img> yet (helper B): "
-    "Outlook for Windows ignores max-width and shows a large image at natural size",
-)
 def test_every_image_has_a_width_attribute_for_outlook(mail_html):
     for image in Elements(mail_html).tagged("img"):
         assert image.get("width", "").isdigit() and int(image["width"]) <= 600, image
