@@ -121,6 +121,9 @@ class SendingAdminMixin:
 def send_now(request, issue):
     if issue.status not in (Issue.Status.DRAFT, Issue.Status.SCHEDULED):
         raise sending.SendError(_("This issue has been sent already."))
+    # Scheduled for now first: should the broker lose the task, the beat task that
+    # starts due issues sends it within a minute anyway.
+    sending.schedule_send(issue=issue, when=timezone.now())
     send_issue_task.delay_on_commit(issue_id=issue.pk)
     return _("Sending starts in a moment; progress shows below.")
 

@@ -501,6 +501,7 @@ def progress(*, issue):
     issue_status = Issue.objects.filter(pk=issue.pk).values_list("status", flat=True).first()
     return {
         "status": issue_status,
+        "status_label": str(Issue.Status(issue_status).label) if issue_status else "",
         "total": total,
         "counts": {status: counts.get(status, 0) for status, _label in Delivery.Status.choices},
         "sent": counts.get("sent", 0),

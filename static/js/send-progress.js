@@ -18,7 +18,7 @@
   }
 
   function show(data) {
-    field("status").textContent = data.status;
+    field("status").textContent = data.status_label || data.status;
     field("sent").textContent = data.sent;
     field("total").textContent = data.total;
     field("failed").textContent = data.counts.failed;
@@ -34,13 +34,20 @@
     fillList(field("providers"), Object.keys(data.provider_errors).map(function (name) {
       return name + ": " + data.provider_errors[name];
     }));
-    return data.status === "sending" || data.status === "paused";
+    return data.status;
   }
+
+  // While a send runs, every 2 s; while it waits for its start (a worker picks it up, or
+  // its scheduled time comes), every 5 s; once sent or cancelled, no more.
+  var DELAYS = { sending: 2000, paused: 2000, scheduled: 5000 };
 
   function poll() {
     fetch(panel.dataset.progressUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) { return response.json(); })
-      .then(function (data) { if (show(data)) setTimeout(poll, 2000); })
+      .then(function (data) {
+        var delay = DELAYS[show(data)];
+        if (delay) setTimeout(poll, delay);
+      })
       .catch(function () { setTimeout(poll, 5000); });
   }
   poll();

@@ -12,12 +12,6 @@ from tests.conftest import wait_for
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="static/js/send-progress.js polls only while the issue is sending or paused; "
-    "right after 'Send now' the send task has not started yet, the first poll sees "
-    "'draft' and polling stops, so the panel stays at 0 (helper C)",
-)
 def test_the_panel_counts_a_send_that_starts_after_the_page_loaded(
     fresh_app_server, start_worker, inbox, open_page
 ):

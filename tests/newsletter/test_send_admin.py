@@ -69,6 +69,17 @@ def test_pause_resume_and_cancel_change_the_issue(author_client, issue):
     assert set(Delivery.objects.values_list("status", flat=True)) == {"skipped"}
 
 
+def test_send_now_survives_a_lost_task_because_the_issue_is_due(author_client, issue):
+    # No worker runs here: the queued task is as good as lost.
+    act(author_client, issue, "send_now")
+    assert status_of(issue) == Issue.Status.SCHEDULED
+    url = reverse("admin:newsletter_issue_sending_progress", args=[issue.pk])
+    assert author_client.get(url).json()["status_label"] == "Scheduled"
+    assert sending.send_due_issues() == 1  # what celery beat runs every minute
+    assert status_of(issue) == Issue.Status.SENDING
+    assert Delivery.objects.filter(issue=issue).count() == 5
+
+
 def test_a_wrong_action_for_the_state_is_an_error_not_a_500(author_client, issue):
     response = act(author_client, issue, "pause")
     assert response.status_code == 200
