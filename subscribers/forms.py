@@ -70,7 +70,10 @@ class SignupForm(forms.Form):
 class ResendForm(forms.Form):
     email = AddressField()
     newsletter = forms.ModelChoiceField(
-        label=_("Newsletter"), queryset=Newsletter.objects.all(), to_field_name="slug"
+        label=_("Newsletter"),
+        queryset=Newsletter.objects.all(),
+        to_field_name="slug",
+        empty_label=_("Choose a newsletter"),
     )
 
 

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from subscribers.models import Event, Subscription
@@ -35,3 +36,9 @@ def test_a_confirmed_address_gets_nothing(
 def test_the_form_preselects_the_newsletter(client, newsletter):
     html = client.get("/resend/?newsletter=garden").content.decode()
     assert '<option value="garden" selected>' in html
+
+
+def test_the_newsletter_choice_asks_for_a_choice_instead_of_dashes(client):
+    page = client.get(reverse("subscribers:resend")).content.decode()
+    assert "Choose a newsletter" in page
+    assert "---------" not in page

@@ -29,3 +29,13 @@ def test_it_sends_nothing_once_the_subscription_is_no_longer_pending(make_subscr
     send_confirmation_task(subscription_id=subscription.pk)
     send_confirmation_task(subscription_id=999999)
     assert mail.outbox == []
+
+
+def test_the_html_part_names_the_newsletter_and_follows_dark_mode(make_subscription, newsletter):
+    send_confirmation_task(subscription_id=make_subscription().pk)
+    html, _mimetype = mail.outbox[0].alternatives[0]
+    assert re.search(r">\s*Garden Notes\s*</td>", html)  # the heading, not just the subject
+    assert '<meta name="color-scheme" content="light dark">' in html
+    dark = html.split("@media (prefers-color-scheme: dark)")[1].split("</style>")[0]
+    assert ".rb-card" in dark and ".rb-text" in dark
+    assert 'class="rb-card"' in html and f"border-top:4px solid {newsletter.accent_colour}" in html
