@@ -4,6 +4,7 @@ Tests that use `celery_worker` must be `django_db(transaction=True)`: the worker
 separate process and only sees committed rows.
 """
 
+import contextlib
 import os
 import signal
 import socket
@@ -198,10 +199,8 @@ class WorkerProcess:
         """
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
         self.kill()
         self.ready_file.unlink(missing_ok=True)
 
