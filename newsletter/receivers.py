@@ -1,4 +1,4 @@
-"""The anymail tracking receiver: bounces and complaints from the provider's webhooks.
+"""The anymail tracking receiver: bounces, complaints and provider-side unsubscribes.
 
 Fast and idempotent: each event is handled once (deduplicated on the ESP's event_id),
 events for messages the ledger does not know are ignored (the ESP still gets its 200),
@@ -13,11 +13,12 @@ from django.dispatch import receiver
 
 from newsletter.models import Delivery
 from subscribers import services as subscriber_services
+from subscribers.models import Event, Subscription
 
 logger = logging.getLogger(__name__)
 
 SEEN_EVENT_SECONDS = 7 * 24 * 3600  # providers retry webhooks for a few days at most
-HANDLED = {EventType.BOUNCED, EventType.REJECTED, EventType.COMPLAINED}
+HANDLED = {EventType.BOUNCED, EventType.REJECTED, EventType.COMPLAINED, EventType.UNSUBSCRIBED}
 
 
 @receiver(tracking, dispatch_uid="newsletter.tracking")
@@ -56,6 +57,10 @@ def record_tracking_event(*, event, esp_name):
         return "unknown"
     email = event.recipient or delivery.subscriber.email
     newsletter = delivery.issue.newsletter
+    if event.event_type == EventType.UNSUBSCRIBED:
+        # Some providers (SparkPost) answer List-Unsubscribe themselves and only tell us.
+        unsubscribe_reader(delivery)
+        return event.event_type
     if event.event_type == EventType.COMPLAINED:
         subscriber_services.record_complaint(email=email, newsletter=newsletter)
     else:
@@ -66,3 +71,11 @@ def record_tracking_event(*, event, esp_name):
             status=Delivery.Status.FAILED, error=reason.strip()[:500]
         )
     return event.event_type
+
+
+def unsubscribe_reader(delivery):
+    subscription = Subscription.objects.filter(
+        subscriber_id=delivery.subscriber_id, newsletter_id=delivery.issue.newsletter_id
+    ).first()
+    if subscription is not None:
+        subscriber_services.unsubscribe(subscription=subscription, reason=Event.Reason.ONE_CLICK)

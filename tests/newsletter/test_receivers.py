@@ -74,6 +74,24 @@ def test_a_complaint_found_by_provider_message_id(client, delivery):
     assert Delivery.objects.get().status == "sent"
 
 
+def test_a_provider_side_unsubscribe_unsubscribes_the_reader(client, delivery):
+    from anymail.signals import AnymailTrackingEvent
+
+    from newsletter.receivers import record_tracking_event
+    from subscribers.models import Event
+
+    event = AnymailTrackingEvent(
+        event_type="unsubscribed",
+        message_id="pm-1",
+        recipient="gone@example.com",
+        event_id=str(uuid.uuid4()),
+    )
+    assert record_tracking_event(event=event, esp_name="SparkPost") == "unsubscribed"
+    assert Subscription.objects.get().status == Subscription.Status.UNSUBSCRIBED
+    assert Event.objects.filter(kind="unsubscribed", reason="one_click").count() == 1
+    assert Delivery.objects.get().status == "sent"  # the mail itself did arrive
+
+
 def test_the_same_event_twice_is_handled_once(client, delivery, monkeypatch):
     calls = []
     from subscribers import services
