@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 
 from newsletter import authoring
 from newsletter.admin_sending import SendingAdminMixin
+from newsletter.admin_stats import NewsletterStatsMixin
 from newsletter.forms import DraftForm, IssueAdminForm, PreviewForm, UploadForm, absolute_url
 from newsletter.models import Issue, Newsletter, Upload
 from newsletter.rendering import Recipient, render_issue
@@ -31,7 +32,7 @@ PREVIEW_CSP = (
 
 
 @admin.register(Newsletter)
-class NewsletterAdmin(admin.ModelAdmin):
+class NewsletterAdmin(NewsletterStatsMixin, admin.ModelAdmin):
     list_display = ("name", "slug", "language", "archive_public", "from_email")
     list_filter = ("language", "archive_public")
     search_fields = ("name", "slug")
