@@ -186,10 +186,12 @@ def test_bounces_and_complaints_count_against_the_last_issue_the_reader_was_sent
     newsletter = a_newsletter()
     ann, ben, cid = (make_reader(f"{n}@example.org", newsletter) for n in ("ann", "ben", "cid"))
     first_at, second_at = berlin(2025, 11, 1, 9, 0), berlin(2025, 11, 15, 9, 0)
-    first = make_send(newsletter, "First", first_at,
-                      [(ann, "sent", first_at), (ben, "sent", first_at), (cid, "sent", first_at)])  # fmt: skip
-    second = make_send(newsletter, "Second", second_at,
-                       [(ben, "sent", second_at), (cid, "failed", None)])  # fmt: skip
+    first = make_send(
+        newsletter, "First", first_at, [(r, "sent", first_at) for r in (ann, ben, cid)]
+    )
+    second = make_send(
+        newsletter, "Second", second_at, [(ben, "sent", second_at), (cid, "failed", None)]
+    )
     event(newsletter, Kind.BOUNCED, first_at + timedelta(hours=1), Reason.BOUNCE, ann)
     event(newsletter, Kind.BOUNCED, second_at + timedelta(hours=1), Reason.BOUNCE, ben)
     # cid's second mail never went out, so the complaint is about the first issue.
