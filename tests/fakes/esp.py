@@ -7,9 +7,11 @@ and *renders* every message the way the provider would: merge fields are filled 
 recipient's merge data, so `delivered` holds the mails as the readers would get them.
 
 Controls for tests: `fail_next` (HTTP statuses for the next calls, e.g. [429, 503]),
-`refuse` (addresses the provider calls invalid).
+`refuse` (addresses the provider calls invalid), `delay` (seconds each call takes before
+the provider accepts it, so a test can kill a worker while its call is in flight).
 Records: `calls` (recipients per accepted call), `delivered` (one dict per mail:
-to, name, subject, html, text, headers, metadata, message_id).
+to, name, subject, html, text, headers, metadata, message_id, and `call`: the number of
+the API call that carried it, counted from 1 over every call that reached the fake).
 
 Provider documentation modelled:
 - SendGrid v3 /mail/send: personalizations (≤ 1,000) with legacy `substitutions`,
@@ -27,6 +29,7 @@ import html
 import json
 import re
 import threading
+import time
 import uuid
 from email.utils import parseaddr
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -55,6 +58,8 @@ class FakeESP:
         self.delivered = []
         self.fail_next = []
         self.refuse = set()
+        self.delay = 0.0
+        self.call_count = 0
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -76,12 +81,18 @@ class FakeESP:
 
     def answer(self, path, headers, body):
         with self.lock:
+            self.call_count += 1
+            call = self.call_count
             if self.fail_next:
                 return self.fail_next.pop(0), self.outage_answer
+        if self.delay:
+            time.sleep(self.delay)  # the call is in flight; the provider has the request
         if not self.authorised(headers):
             return 401, {"message": "bad credentials"}
         try:
             mails = self.parse(path, headers, body)
+            for mail in mails:
+                mail["call"] = call
             if len(mails) > self.max_recipients:
                 raise Refused(400, {"message": f"at most {self.max_recipients} recipients"})
             return self.accept(mails)
@@ -103,11 +114,14 @@ class FakeESP:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 status, answer = fake.answer(self.path, self.headers, body)
                 data = b"" if answer is None else json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client died waiting (a killed worker): the call went through
 
             def log_message(self, *args):
                 pass
