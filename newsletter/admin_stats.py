@@ -57,6 +57,7 @@ class NewsletterStatsMixin:
             "reasons_chart": charts.bar_chart((r.label, r.count) for r in stats.reasons),
             "signup_chart": charts.bar_chart(signup_rows(stats)),
             "issue_rows": [(row, charts.delivery_segments(row)) for row in stats.issues],
+            "spark_width": charts.SPARK_WIDTH,
         }
         return TemplateResponse(request, "admin/newsletter/stats.html", context)
 

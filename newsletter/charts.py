@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 GAINED_FILL = "#1d6fb8"
 LOST_FILL = "#b9470b"
 NEUTRAL_FILL = "#5b6b7a"
+SPARK_WIDTH = 96  # the stacked bar of one send in the table of issues
 
 
 @dataclass(frozen=True)
@@ -55,16 +56,16 @@ class WeeklyChart:
     plot_left: float
     plot_right: float
     width: int = 720
-    height: int = 240
+    height: int = 260
 
     @property
     def bar_count(self):
         return sum(1 for bar in self.gained + self.lost if bar.height > 0)
 
 
-def weekly_chart(weeks, width=720, height=240):
+def weekly_chart(weeks, width=720, height=260):
     """Lay out `weeks` (stats.Week) as a WeeklyChart; None when nothing happened."""
-    left, right, top, bottom = 48, 8, 14, 34
+    left, right, top, bottom = 56, 8, 14, 34
     max_gained = max((week.gained for week in weeks), default=0)
     max_lost = max((week.lost for week in weeks), default=0)
     if not max_gained and not max_lost:
@@ -111,13 +112,13 @@ class BarChart:
         return [bar for _label, bar, _value in self.rows]
 
 
-def bar_chart(items, width=720, label_width=210, row_height=30):
+def bar_chart(items, width=420, label_width=160, row_height=30):
     """Lay out (label, value) pairs as a BarChart; None when every value is zero."""
     items = list(items)
     largest = max((value for _label, value in items), default=0)
     if not largest:
         return None
-    value_space = 60
+    value_space = 48
     unit = (width - label_width - value_space) / largest
     rows = []
     for index, (label, value) in enumerate(items):
@@ -142,7 +143,7 @@ class Segment:
     kind: str  # sent, failed, skipped, unfinished: the CSS class names the colour
 
 
-def delivery_segments(issue_stats, width=120):
+def delivery_segments(issue_stats, width=SPARK_WIDTH):
     """One issue's deliveries as a stacked bar: sent, failed, skipped, unfinished."""
     total = issue_stats.recipients
     if not total:

@@ -59,7 +59,7 @@ def test_bar_heights_are_proportional_to_the_values_on_one_scale_for_both_direct
     assert len(per_reader) == 1
     # The tallest gained bar reaches the top of the plot, the longest lost bar the bottom.
     chart = charts.weekly_chart(make_weeks(gained, lost))
-    assert chart.gained[1].height + chart.lost[1].height == pytest.approx(240 - 14 - 34)
+    assert chart.gained[1].height + chart.lost[1].height == pytest.approx(chart.height - 14 - 34)
 
 
 def test_gained_bars_stand_on_the_zero_line_and_lost_bars_hang_from_it():
