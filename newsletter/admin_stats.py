@@ -58,6 +58,7 @@ class NewsletterStatsMixin:
             "signup_chart": charts.bar_chart(signup_rows(stats)),
             "issue_rows": [(row, charts.delivery_segments(row)) for row in stats.issues],
             "spark_width": charts.SPARK_WIDTH,
+            "fills": {"lost": charts.LOST_FILL, "neutral": charts.NEUTRAL_FILL},
         }
         return TemplateResponse(request, "admin/newsletter/stats.html", context)
 

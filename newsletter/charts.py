@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 # stats.css swaps in lighter tones on a dark background.
 GAINED_FILL = "#1d6fb8"
 LOST_FILL = "#b9470b"
-NEUTRAL_FILL = "#5b6b7a"
+NEUTRAL_FILL = "#4f6475"
 SPARK_WIDTH = 96  # the stacked bar of one send in the table of issues
 
 
@@ -57,10 +57,8 @@ class WeeklyChart:
     plot_right: float
     width: int = 720
     height: int = 260
-
-    @property
-    def bar_count(self):
-        return sum(1 for bar in self.gained + self.lost if bar.height > 0)
+    gained_fill: str = GAINED_FILL
+    lost_fill: str = LOST_FILL
 
 
 def weekly_chart(weeks, width=720, height=260):

@@ -101,12 +101,13 @@ def test_horizontal_bars_are_proportional_and_labelled_with_their_values():
     html = render_to_string(
         "admin/newsletter/_chart_bars.html",
         {"chart": chart, "chart_id": "t", "title": "Why", "description": "d",
-         "fill_class": "rb-bar-lost", "head": "Reason"},
+         "fill_class": "rb-bar-lost", "fill": "#b9470b", "head": "Reason"},
     )  # fmt: skip
     svg = svg_of(html)
 
     drawn = bars(svg, "lost")
     assert [int(b.get("data-value")) for b in drawn] == [10, 5]  # no bar for a zero
+    assert {b.get("fill") for b in drawn} == {"#b9470b"}
     assert float(drawn[0].get("width")) == pytest.approx(2 * float(drawn[1].get("width")))
     texts = [t.text for t in svg.iter("text")]
     assert texts == ["Link", "10", "Bounce", "5", "Admin", "0"]

@@ -45,8 +45,9 @@ def test_each_chart_colour_has_enough_contrast_with_the_page(name):
 
 
 def test_the_fallback_fills_in_the_svg_are_the_light_colours():
-    assert charts.GAINED_FILL == LIGHT["gained"]
-    assert charts.LOST_FILL == LIGHT["lost"]
+    assert LIGHT["gained"] == charts.GAINED_FILL
+    assert LIGHT["lost"] == charts.LOST_FILL
+    assert LIGHT["neutral"] == charts.NEUTRAL_FILL
 
 
 def test_the_dark_theme_follows_the_system_setting_too():
