@@ -15,6 +15,7 @@ import logging
 import random
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -34,6 +35,11 @@ from subscribers.suppression import email_hash
 logger = logging.getLogger(__name__)
 
 STATUS_CHECK_SECONDS = 0.5  # how often a sending worker looks for pause/cancel
+# Claimed readers are checked again (unsubscribed? suppressed?) right before a provider
+# call once their last check is older than this: every call on a slow or rate-limited
+# send, at most twice a second on fast SMTP (where a check per mail would cost
+# throughput: two queries beside the one UPDATE per mail).
+RECHECK_SECONDS = 0.5
 
 
 class SendError(Exception):
@@ -340,53 +346,99 @@ def load_readers(issue, ids):
             newsletter_id=issue.newsletter_id, subscriber_id__in=subscriber_ids
         )
     }
-    hashes = {email_hash(d.subscriber.email): d.pk for d in deliveries}
-    suppressed = set(
-        Suppression.objects.filter(email_hash__in=hashes).values_list("email_hash", flat=True)
-    )
-    suppressed_ids = {hashes[value] for value in suppressed}
+    suppressed = suppressed_hashes(d.subscriber.email for d in deliveries)
     result = []
     for delivery in deliveries:
         subscription = subscriptions.get(delivery.subscriber_id)
-        if subscription is None or subscription.status != Subscription.Status.CONFIRMED:
-            status = subscription.status if subscription else "gone"
-            result.append((delivery, None, _("no longer subscribed (%s)") % status))
-        elif delivery.pk in suppressed_ids:
-            result.append((delivery, None, _("address is suppressed")))
+        status = subscription.status if subscription else None
+        reason = skip_reason(status, email_hash(delivery.subscriber.email) in suppressed)
+        if reason:
+            result.append((delivery, None, reason))
         else:
             result.append((delivery, emails.reader_for(delivery, subscription), ""))
     return result
+
+
+def suppressed_hashes(addresses):
+    """The suppression hashes among these addresses (one indexed query)."""
+    hashes = {email_hash(address) for address in addresses}
+    return set(
+        Suppression.objects.filter(email_hash__in=hashes).values_list("email_hash", flat=True)
+    )
+
+
+def skip_reason(status, suppressed):
+    """Why a reader with this subscription status must not get mail now ("" if they may)."""
+    if status != Subscription.Status.CONFIRMED:
+        return _("no longer subscribed (%s)") % (status or "gone")
+    if suppressed:
+        return _("address is suppressed")
+    return ""
+
+
+def refused_now(issue, readers):
+    """{delivery id: reason} for readers unsubscribed, bounced, complained, erased or
+    suppressed since they were loaded (two indexed queries for all of them)."""
+    statuses = dict(
+        Subscription.objects.filter(
+            newsletter_id=issue.newsletter_id,
+            subscriber_id__in=[reader.subscriber_id for reader in readers],
+        ).values_list("subscriber_id", "status")
+    )
+    suppressed = suppressed_hashes(reader.email for reader in readers)
+    refused = {}
+    for reader in readers:
+        status = statuses.get(reader.subscriber_id)
+        reason = skip_reason(status, email_hash(reader.email) in suppressed)
+        if reason:
+            refused[reader.delivery_id] = reason
+    return refused
 
 
 def send_claimed(*, issue, ids, breaker):
     """Send the claimed rows chunk by chunk; stop early on pause, cancel or outage."""
     watch = IssueWatch(issue.pk, breaker)
     transport = backends.transport_name()
-    pending = []
-    for delivery, reader, skip_reason in load_readers(issue, ids):
+    pending = deque()
+    for delivery, reader, reason in load_readers(issue, ids):
         if reader is None:
-            record_skip(delivery.pk, skip_reason)
+            record_skip(delivery.pk, reason)
         else:
             pending.append(reader)
+    checked_at = time.monotonic()
     plan = batching.plan_for(issue)  # None: one call per reader
     chunk = plan.size if plan else 1
-    position = 0
-    while position < len(pending):
+    while pending:
         # The breaker opened by this worker's own errors stops it at once.
         if breaker.tripped or watch.must_stop():
-            release([reader.delivery_id for reader in pending[position:]])
+            release([reader.delivery_id for reader in pending])
             wake = breaker.open_until() - time.time()
             return StepResult(keep_going=False, wake_in=wake if wake > 0 else None)
-        readers = pending[position : position + chunk]
+        readers = [pending.popleft() for _ in range(min(chunk, len(pending)))]
         try:
             for reader in readers:
                 acquire(transport=transport, domain=reader.email.rpartition("@")[2])
         except RateLimited as limited:
-            release([reader.delivery_id for reader in pending[position:]])
+            release([reader.delivery_id for reader in [*readers, *pending]])
             return StepResult(keep_going=False, wake_in=limited.wait)
-        send_chunk(issue, readers, breaker, transport, plan)
-        position += len(readers)
+        if time.monotonic() - checked_at >= RECHECK_SECONDS:
+            # Right before the call: whoever left since the claim is not mailed.
+            readers, pending = drop_refused(issue, readers, pending)
+            checked_at = time.monotonic()
+        if readers:
+            send_chunk(issue, readers, breaker, transport, plan)
     return StepResult(keep_going=True)
+
+
+def drop_refused(issue, readers, pending):
+    """Check the chunk and the rest of the claim again; skip the refused, keep the rest."""
+    refused = refused_now(issue, [*readers, *pending])
+    for delivery_id, reason in refused.items():
+        record_skip(delivery_id, reason)
+    return (
+        [reader for reader in readers if reader.delivery_id not in refused],
+        deque(reader for reader in pending if reader.delivery_id not in refused),
+    )
 
 
 def send_chunk(issue, readers, breaker, transport, plan=None):

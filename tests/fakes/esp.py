@@ -8,7 +8,9 @@ recipient's merge data, so `delivered` holds the mails as the readers would get 
 
 Controls for tests: `fail_next` (HTTP statuses for the next calls, e.g. [429, 503]),
 `refuse` (addresses the provider calls invalid), `delay` (seconds each call takes before
-the provider accepts it, so a test can kill a worker while its call is in flight).
+the provider accepts it, so a test can kill a worker while its call is in flight),
+`on_call` (a function called with the call's number as each call arrives, in the fake's
+server thread: what the world does while the provider works).
 Records: `calls` (recipients per accepted call), `delivered` (one dict per mail:
 to, name, subject, html, text, headers, metadata, message_id, and `call`: the number of
 the API call that carried it, counted from 1 over every call that reached the fake).
@@ -59,6 +61,7 @@ class FakeESP:
         self.fail_next = []
         self.refuse = set()
         self.delay = 0.0
+        self.on_call = None
         self.call_count = 0
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -85,6 +88,8 @@ class FakeESP:
             call = self.call_count
             if self.fail_next:
                 return self.fail_next.pop(0), self.outage_answer
+        if self.on_call:
+            self.on_call(call)
         if self.delay:
             time.sleep(self.delay)  # the call is in flight; the provider has the request
         if not self.authorised(headers):
