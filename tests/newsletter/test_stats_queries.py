@@ -55,16 +55,19 @@ def test_weeks_begin_at_midnight_in_the_sites_time_zone_not_in_utc():
     assert weeks[date(2025, 8, 4)].lost == 1
 
 
-def test_events_before_the_window_and_of_other_newsletters_do_not_count():
+def test_events_outside_the_window_and_of_other_newsletters_do_not_count():
     newsletter, other = a_newsletter(), a_newsletter(slug="other", name="Other")
     event(newsletter, Kind.CONFIRMED, berlin(2025, 7, 20, 23, 59))  # the Sunday before
     event(newsletter, Kind.CONFIRMED, berlin(2025, 7, 21, 0, 0))  # the first minute in
     event(other, Kind.CONFIRMED, berlin(2025, 12, 1, 10, 0))
+    event(newsletter, Kind.UNSUBSCRIBED, berlin(2026, 1, 19, 0, 0), reason=Reason.LINK)  # next week
 
     stats = newsletter_stats(newsletter, now=NOW)
 
     assert stats.gained == 1
     assert weeks_by_monday(stats)[date(2025, 7, 21)].gained == 1
+    assert stats.lost == 0
+    assert sum(reason.count for reason in stats.reasons) == 0
 
 
 def test_gained_counts_confirmations_and_imports_with_an_opt_in_declaration():
