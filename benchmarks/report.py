@@ -195,6 +195,25 @@ def _smtp_section(context, charts):
             f"| {fmt(own.get('peak_rss_process_mib'), 0, ' MiB')} "
             f"| {fmt(peer.get('per_second'))} | {times(row['ratio_to_peer'])} |"
         )
+    lines += [
+        "",
+        "CPU cost per mail, which drifts less than rates on a shared machine "
+        "(CPU seconds of all worker processes, from /proc; the peer's from its process's "
+        "rusage, including its Django start-up):",
+        "",
+        "| readers | Rundbrief CPU s per 1,000 | peer CPU s per 1,000 | peer CPU ÷ Rundbrief CPU "
+        "| rate if the 2 workers had both cores (derived: 2 × 1,000 ÷ CPU s per 1,000) |",
+        "|---|---|---|---|---|",
+    ]
+    for size, row in transport.items():
+        own = row["rundbrief"] or {}
+        peer = row["peer"] or {}
+        derived = row.get("cpu_bound_per_second")
+        lines.append(
+            f"| {int(size):,} | {fmt(own.get('cpu_seconds_per_1000'), 2)} "
+            f"| {fmt(peer.get('cpu_seconds_per_1000'), 2)} | {times(row.get('peer_cpu_ratio'))} "
+            f"| {'not run' if derived is None else f'{derived:,.0f} mails/s'} |"
+        )
     for size, row in transport.items():
         if row.get("rundbrief_not_run"):
             lines.append(f"\nRundbrief at {int(size):,}: not run: {row['rundbrief_not_run']}")

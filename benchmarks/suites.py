@@ -4,6 +4,7 @@ Runs of the things being compared are interleaved (ceiling, Rundbrief, peer, cei
 ...) so that drift on the shared machine hits each of them alike.
 """
 
+import os
 import traceback
 from dataclasses import dataclass, field
 
@@ -12,6 +13,8 @@ from benchmarks.django_newsletter import Peer
 from benchmarks.environment import WORK_DIR
 from benchmarks.stats import ratio, summary
 from benchmarks.workers import NotRun
+
+CORES = os.cpu_count() or 1
 
 
 @dataclass
@@ -132,8 +135,12 @@ def _transport_figures(
         "peak_rss_process_mib",
         "peak_rss_total_mib",
     )
-    peer = figures(peer_runs, "per_second", "seconds") if peer_runs else None
+    peer = (
+        figures(peer_runs, "per_second", "seconds", "cpu_seconds_per_1000") if peer_runs else None
+    )
     own = rundbrief["per_second"]["median"]
+    own_cpu = rundbrief["cpu_seconds_per_1000"]["median"]
+    peer_cpu = peer["cpu_seconds_per_1000"]["median"] if peer else None
     return {
         "readers": count,
         "message": described,
@@ -148,6 +155,9 @@ def _transport_figures(
         "peer_name": f"django-newsletter {peer_version}",
         "ratio_to_ceiling": ratio(own, ceiling_rate["median"]),
         "ratio_to_peer": ratio(own, peer["per_second"]["median"]) if peer else None,
+        # Derived, not measured: the rate if the workers had every core to themselves.
+        "cpu_bound_per_second": CORES * 1000 / own_cpu if own_cpu else None,
+        "peer_cpu_ratio": ratio(peer_cpu, own_cpu),
     }
 
 
