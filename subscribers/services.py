@@ -295,16 +295,29 @@ def suppress(*, email, reason):
 
 
 @transaction.atomic
+@transaction.atomic
 def erase_subscriber(*, subscriber):
     """Delete a subscriber's personal data, keeping only the keyed hash for suppression.
 
-    Their events are deleted too (they hold IPs and consent details); one event without
-    any link to the person remains, so the erasure itself is on record.
+    Their events stay as anonymous counts (no link to the person, details dropped: those
+    may hold IPs or consent details), so the newsletters' statistics of readers gained and
+    lost stay true; each newsletter they still received records the erasure as a loss.
     """
     suppress(email=subscriber.email, reason=Suppression.Reason.ERASED)
-    subscriber.events.all().delete()
+    active = list(
+        subscriber.subscriptions.filter(
+            status__in=(Subscription.Status.PENDING, Subscription.Status.CONFIRMED)
+        ).values_list("newsletter_id", flat=True)
+    )
+    subscriber.events.update(subscriber=None, data={})
     subscriber.delete()
-    Event.objects.create(subscriber=None, kind=Event.Kind.ERASED, reason=Event.Reason.ERASED)
+    Event.objects.bulk_create(
+        [
+            Event(newsletter_id=newsletter_id, kind=Event.Kind.ERASED, reason=Event.Reason.ERASED)
+            for newsletter_id in active
+        ]
+        or [Event(kind=Event.Kind.ERASED, reason=Event.Reason.ERASED)]
+    )
 
 
 def _mark_problem(*, email, newsletter, status, kind, reason, suppression_reason):

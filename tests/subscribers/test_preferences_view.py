@@ -93,3 +93,21 @@ def test_erasure_keeps_only_the_keyed_hash(client, make_subscription):
 
 def test_an_unknown_token_is_404(client, db):
     assert client.get("/preferences/unknown-token/").status_code == 404
+
+
+def test_erasure_keeps_anonymous_counts_for_the_statistics(client, make_subscription):
+    subscription = make_subscription(status=Subscription.Status.CONFIRMED)
+    subscriber = subscription.subscriber
+    Event.objects.create(
+        subscriber=subscriber,
+        newsletter=subscription.newsletter,
+        kind=Event.Kind.CONFIRMED,
+        data={"ip": "203.0.113.0"},
+    )
+    client.post(url(subscriber, "preferences_erase"), {"sure": "on"})
+    events = Event.objects.order_by("id").values_list("kind", "newsletter", "subscriber", "data")
+    newsletter = subscription.newsletter_id
+    assert list(events) == [
+        (Event.Kind.CONFIRMED, newsletter, None, {}),  # still counted, no longer personal
+        (Event.Kind.ERASED, newsletter, None, {}),  # a reader lost by this newsletter
+    ]
