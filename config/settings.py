@@ -209,6 +209,9 @@ SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 0)  # 0: the provider's own maximum
 # Sending engine (newsletter/sending.py); see docs/sending.md.
 SEND_LANES = env_int("SEND_LANES", 4)  # parallel batch chains per issue
 SEND_CLAIM_SIZE = env_int("SEND_CLAIM_SIZE", 50)  # rows one worker claims at a time (SMTP)
+# SMTP connections each worker process sends over at once (also the most mails a killed
+# process can leave sent but unrecorded, so sent again).
+SMTP_CONNECTIONS_PER_WORKER = env_int("SMTP_CONNECTIONS_PER_WORKER", 4)
 SEND_LEASE_SECONDS = env_int("SEND_LEASE_SECONDS", 300)  # then a claimed row is re-sent
 SEND_MAX_ATTEMPTS = env_int("SEND_MAX_ATTEMPTS", 8)
 SEND_RETRY_BASE_SECONDS = env_float("SEND_RETRY_BASE_SECONDS", 30)

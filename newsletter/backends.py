@@ -1,7 +1,8 @@
 """Transports for the sending engine, each answering per message with an Outcome.
 
-- PooledSMTP: one SMTP connection per worker process, reused for every mail (never one
+- PooledSMTP: one SMTP connection per sending thread, reused for every mail (never one
   connection per mail), SMTPUTF8 for internationalised addresses, optional DKIM (dkimpy).
+  Each worker process sends over SMTP_CONNECTIONS_PER_WORKER such connections at once.
 - DjangoMail: anymail ESPs and any other Django backend, one message per call on a
   connection kept open. Batch calls (many readers per API call) are in batching.py.
 """
@@ -11,7 +12,9 @@ import io
 import logging
 import smtplib
 import ssl
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email import policy
 from email.generator import BytesGenerator
@@ -198,15 +201,42 @@ def smtp_outcome(code, reply, per_message=True):
     return Outcome(TRANSIENT, error=error)
 
 
-_smtp_pool = {}
+_smtp_local = threading.local()
 
 
 def pooled_smtp():
-    """The worker process's one SMTP connection for the current settings."""
+    """This thread's SMTP connection for the current settings (never shared by threads)."""
+    pool = _smtp_local.__dict__.setdefault("pool", {})
     key = (settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_HOST_USER)
-    if key not in _smtp_pool:
-        _smtp_pool[key] = PooledSMTP()
-    return _smtp_pool[key]
+    if key not in pool:
+        pool[key] = PooledSMTP()
+    return pool[key]
+
+
+_smtp_senders = {}
+
+
+def smtp_senders():
+    """The process's sending threads, one reused connection each: while one thread waits
+    for the server's reply (most of an SMTP transaction), the others send."""
+    size = smtp_connections()
+    if size not in _smtp_senders:
+        _smtp_senders[size] = ThreadPoolExecutor(max_workers=size, thread_name_prefix="smtp")
+    return _smtp_senders[size]
+
+
+def smtp_connections():
+    return max(1, settings.SMTP_CONNECTIONS_PER_WORKER)
+
+
+def send_over_smtp(message):
+    return pooled_smtp().send(message)
+
+
+def messages_at_once():
+    """How many messages the engine hands to send_messages at a time, and so the most a
+    worker process can have in flight (sent, not yet recorded) when it is killed."""
+    return smtp_connections() if transport_name() == "smtp" else 1
 
 
 def anymail_error_outcome(error):
@@ -294,8 +324,8 @@ def django_mail():
 
 
 def send_messages(messages):
-    """Send built messages one by one with the configured transport; one Outcome each."""
+    """Send built messages with the configured transport; one Outcome each, in order.
+    Over SMTP they go out concurrently, one per connection."""
     if transport_name() == "smtp":
-        sender = pooled_smtp()
-        return [sender.send(message) for message in messages]
+        return list(smtp_senders().map(send_over_smtp, messages))
     return [django_mail().send_one(message) for message in messages]

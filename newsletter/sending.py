@@ -407,27 +407,39 @@ def send_claimed(*, issue, ids, breaker):
             pending.append(reader)
     checked_at = time.monotonic()
     plan = batching.plan_for(issue)  # None: one call per reader
-    chunk = plan.size if plan else 1
+    # A chunk is sent, then recorded, before the next one goes out: its size bounds the
+    # mails in flight (sent, not yet recorded) if this process is killed.
+    chunk = plan.size if plan else backends.messages_at_once()
     while pending:
         # The breaker opened by this worker's own errors stops it at once.
         if breaker.tripped or watch.must_stop():
             release([reader.delivery_id for reader in pending])
             wake = breaker.open_until() - time.time()
             return StepResult(keep_going=False, wake_in=wake if wake > 0 else None)
-        readers = [pending.popleft() for _ in range(min(chunk, len(pending)))]
-        try:
-            for reader in readers:
-                acquire(transport=transport, domain=reader.email.rpartition("@")[2])
-        except RateLimited as limited:
-            release([reader.delivery_id for reader in [*readers, *pending]])
-            return StepResult(keep_going=False, wake_in=limited.wait)
-        if time.monotonic() - checked_at >= RECHECK_SECONDS:
+        taken = [pending.popleft() for _ in range(min(chunk, len(pending)))]
+        readers, limited = take_tokens(taken, transport)
+        pending.extendleft(reversed(taken[len(readers) :]))  # no token: not sent now
+        if readers and time.monotonic() - checked_at >= RECHECK_SECONDS:
             # Right before the call: whoever left since the claim is not mailed.
             readers, pending = drop_refused(issue, readers, pending)
             checked_at = time.monotonic()
         if readers:
             send_chunk(issue, readers, breaker, transport, plan)
+        if limited is not None:
+            release([reader.delivery_id for reader in pending])
+            return StepResult(keep_going=False, wake_in=limited.wait)
     return StepResult(keep_going=True)
+
+
+def take_tokens(readers, transport):
+    """The readers the rate limiter lets go now (their tokens are spent: they are sent),
+    and the RateLimited that stopped the rest, if any."""
+    for index, reader in enumerate(readers):
+        try:
+            acquire(transport=transport, domain=reader.email.rpartition("@")[2])
+        except RateLimited as limited:
+            return readers[:index], limited
+    return readers, None
 
 
 def drop_refused(issue, readers, pending):
@@ -508,7 +520,9 @@ def mark_sent(message_ids, transport):
 
 def record_error(delivery_id, outcome, breaker, transport):
     """A transient error retries with backoff (until SEND_MAX_ATTEMPTS), a permanent fails."""
-    if outcome.status == backends.TRANSIENT:
+    if outcome.status == backends.TRANSIENT and not breaker.tripped:
+        # Once open, the other mails that were in flight with this one do not
+        # trip it again (which would double the cool-down).
         breaker.record_transient()
     rows = Delivery.objects.filter(id=delivery_id, status=Delivery.Status.SENDING)
     attempts = rows.values_list("attempts", flat=True).first() or 0  # 0: cancelled meanwhile

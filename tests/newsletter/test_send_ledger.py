@@ -9,7 +9,7 @@ from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from newsletter import sending
+from newsletter import emails, sending
 from newsletter.models import Delivery, Issue
 from newsletter.ratelimit import CircuitBreaker
 from subscribers import services as subscriber_services
@@ -236,6 +236,7 @@ def test_the_sweeper_resets_stuck_rows(newsletter, settings):
 def test_an_outage_opens_the_breaker_without_failing_the_issue(newsletter, smtp_server, settings):
     settings.SEND_BREAKER_THRESHOLD = 3
     settings.SEND_BREAKER_COOLDOWN_SECONDS = 30
+    settings.SMTP_CONNECTIONS_PER_WORKER = 4
     make_readers(newsletter, 10)
     settings.EMAIL_PORT = free_port()  # nothing listens there: the provider is down
     issue = make_issue(newsletter)
@@ -245,7 +246,9 @@ def test_an_outage_opens_the_breaker_without_failing_the_issue(newsletter, smtp_
     assert breaker.state() == breaker.OPEN
     assert 20 < result.wake_in <= 30
     counts = dict(Delivery.objects.values_list("status").annotate(n=Count("id")))
-    assert counts == {"retrying": 3, "queued": 7}  # 3 attempts, then it stopped trying
+    # The third error opens the breaker; the fourth mail was in flight with it (4
+    # connections at once), then it stopped trying.
+    assert counts == {"retrying": 4, "queued": 6}
     issue.refresh_from_db()
     assert issue.status == Issue.Status.SENDING
 
@@ -305,7 +308,8 @@ class PeerRecordingHandler(RecordingHandler):
         return await super().handle_DATA(server, session, envelope)
 
 
-def test_smtp_mail_goes_over_one_reused_connection(newsletter, settings):
+def test_smtp_mail_goes_over_a_few_reused_connections(newsletter, settings):
+    settings.SMTP_CONNECTIONS_PER_WORKER = 3
     handler = PeerRecordingHandler()
     handler.peers = set()
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
@@ -322,4 +326,22 @@ def test_smtp_mail_goes_over_one_reused_connection(newsletter, settings):
     finally:
         controller.stop()
     assert len(handler.received) == 30
-    assert len(handler.peers) == 1
+    assert 1 <= len(handler.peers) <= 3  # never one connection per mail
+
+
+def test_smtp_outcomes_are_recorded_once_per_round_of_connections(
+    newsletter, smtp_server, settings
+):
+    settings.SMTP_CONNECTIONS_PER_WORKER = 5
+    make_readers(newsletter, 20)
+    issue = make_issue(newsletter)
+    sending.start_send(issue=issue)
+    with CaptureQueriesContext(connection) as queries:
+        drain(issue)
+    marks = [q["sql"] for q in queries if "sent.message_id" in q["sql"]]
+    assert len(marks) == 4  # 20 readers, 5 mails at a time, one statement each
+    assert len(smtp_server.received) == 20
+    for delivery in Delivery.objects.filter(issue=issue):
+        assert delivery.status == Delivery.Status.SENT and delivery.provider == "smtp"
+        expected = emails.message_id_for(issue.pk, delivery.subscriber_id)
+        assert delivery.provider_message_id == expected

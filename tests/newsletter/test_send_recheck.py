@@ -105,6 +105,7 @@ class SlowFirstAnswer(RecordingHandler):
 def test_an_smtp_send_leaves_out_readers_who_left_since_the_claim(settings):
     CircuitBreaker("smtp").record_success()
     settings.SEND_CLAIM_SIZE = 4
+    settings.SMTP_CONNECTIONS_PER_WORKER = 2  # reader0-1 at once, then reader2-3, …
     newsletter = make_newsletter()
     make_readers(newsletter, 6)
     issue = make_issue(newsletter)
