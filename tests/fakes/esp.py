@@ -30,14 +30,14 @@ import base64
 import html
 import json
 import re
-import threading
 import time
 import uuid
 from email.utils import parseaddr
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 from requests.structures import CaseInsensitiveDict
+
+from tests.fakes.loopback import LoopbackJSONAPI
 
 
 class Refused(Exception):
@@ -48,7 +48,7 @@ class Refused(Exception):
         self.status, self.answer = status, answer
 
 
-class FakeESP:
+class FakeESP(LoopbackJSONAPI):
     """A threaded HTTP server on loopback; subclasses parse and render one provider."""
 
     name = ""
@@ -63,21 +63,7 @@ class FakeESP:
         self.delay = 0.0
         self.on_call = None
         self.call_count = 0
-        self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.server.server_address[1]}/"
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__()
 
     def to(self, address):
         return [mail for mail in self.delivered if mail["to"] == address]
@@ -110,28 +96,6 @@ class FakeESP:
         with self.lock:
             self.delivered.append(mail)
         return mail["message_id"]
-
-    def _handler_class(self):
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                status, answer = fake.answer(self.path, self.headers, body)
-                data = b"" if answer is None else json.dumps(answer).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client died waiting (a killed worker): the call went through
-
-            def log_message(self, *args):
-                pass
-
-        return Handler
 
 
 def basic_auth(headers):

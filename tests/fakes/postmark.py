@@ -12,11 +12,11 @@ Controls for tests: `fail_next` (HTTP statuses for the next calls, e.g. [503]),
 import html
 import json
 import re
-import threading
 import time
 import uuid
 from email.utils import parseaddr
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.fakes.loopback import LoopbackJSONAPI
 
 PASSTHROUGH = {
     "Subject": "{{subject}}",
@@ -31,7 +31,7 @@ def render(template, model):
     return re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: html.escape(str(model.get(m[1], ""))), text)
 
 
-class FakePostmark:
+class FakePostmark(LoopbackJSONAPI):
     def __init__(self, templates=None):
         self.templates = {"rundbrief-passthrough": PASSTHROUGH, **(templates or {})}
         self.calls = []  # (path, number of messages)
@@ -39,27 +39,16 @@ class FakePostmark:
         self.fail_next = []
         self.recipient_errors = {}
         self.delay = 0.0
-        self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.server.server_address[1]}/"
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__()
 
     def to(self, address):
         return [m for m in self.delivered if parseaddr(m["To"])[1] == address]
 
-    def answer(self, path, body):
+    def answer(self, path, headers, body):
         """(status, json) for one API call."""
+        if headers.get("X-Postmark-Server-Token") != TOKEN:
+            return 401, {"ErrorCode": 10, "Message": "Bad token"}
+        body = json.loads(body)
         with self.lock:
             if self.fail_next:
                 return self.fail_next.pop(0), {"ErrorCode": 500, "Message": "Fake outage"}
@@ -90,28 +79,3 @@ class FakePostmark:
         message_id = str(uuid.uuid4())
         self.delivered.append({**message, "MessageID": message_id})
         return {"ErrorCode": 0, "Message": "OK", "MessageID": message_id, "To": address}
-
-    def _handler_class(self):
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length", 0))
-                if self.headers.get("X-Postmark-Server-Token") != TOKEN:
-                    return self.reply(401, {"ErrorCode": 10, "Message": "Bad token"})
-                body = json.loads(self.rfile.read(length))
-                status, answer = fake.answer(self.path, body)
-                self.reply(status, answer)
-
-            def reply(self, status, answer):
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        return Handler
