@@ -308,11 +308,6 @@ def partial_batch_outcomes(error, messages):
     return outcomes
 
 
-def template_model(message):
-    html = next(content for content, mimetype in message.alternatives if mimetype == "text/html")
-    return {"subject": message.subject, "html_body": html, "text_body": message.body}
-
-
 _django_mail = {}
 
 

@@ -300,7 +300,8 @@ class ReaderParts:
 def reader_parts(issue, plan, reader):
     headers = emails.bulk_headers(issue, reader)
     if plan.form is None:  # stored pass-through template: the finished parts travel
-        data = backends.template_model(emails.build_message(issue, reader))
+        subject, html, text = emails.personalised_parts(issue, reader)
+        data = {"subject": subject, "html_body": html, "text_body": text}
     else:
         recipient = emails.recipient_for(issue, reader)
         data = plan.form.values(emails.rendered_issue(issue), recipient)

@@ -115,25 +115,46 @@ class Reader:
 
 def reader_for(delivery, subscription):
     subscriber = delivery.subscriber
-    return Reader(
+    return reader_from_row(
         delivery_id=delivery.pk,
         subscriber_id=subscriber.pk,
         email=subscriber.email,
         name=subscriber.name,
-        custom_fields=subscriber.custom_fields or {},
-        unsubscribe_url=token_url("subscribers:unsubscribe", "/u/{token}/", subscription.token),
+        custom_fields=subscriber.custom_fields,
+        subscriber_token=subscriber.token,
+        subscription_token=subscription.token,
+    )
+
+
+def reader_from_row(
+    *, delivery_id, subscriber_id, email, name, custom_fields, subscriber_token, subscription_token
+):
+    """A Reader from plain column values (the engine loads rows without model instances)."""
+    return Reader(
+        delivery_id=delivery_id,
+        subscriber_id=subscriber_id,
+        email=email,
+        name=name,
+        custom_fields=custom_fields or {},
+        unsubscribe_url=token_url("subscribers:unsubscribe", "/u/{token}/", subscription_token),
         preferences_url=token_url(
-            "subscribers:preferences", "/preferences/{token}/", subscriber.token
+            "subscribers:preferences", "/preferences/{token}/", subscriber_token
         ),
     )
 
 
 def web_url_for(issue):
+    return issue_url(issue.newsletter.slug, issue.slug, settings.SITE_URL)
+
+
+@lru_cache(maxsize=8)
+def issue_url(newsletter_slug, issue_slug, site_url):
+    """The issue's archive URL: reverse() once per issue, not once per reader."""
     return absolute_url(
         "newsletter:issue",
-        f"/{issue.newsletter.slug}/{issue.slug}/",
-        slug=issue.newsletter.slug,
-        issue_slug=issue.slug,
+        f"/{newsletter_slug}/{issue_slug}/",
+        slug=newsletter_slug,
+        issue_slug=issue_slug,
     )
 
 
