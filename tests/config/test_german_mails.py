@@ -8,6 +8,7 @@ import re
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
 from django.test import Client
 from django.utils import translation
 
@@ -24,6 +25,14 @@ def english_outside():
     """English is what a worker has active: German must come from the mail path."""
     with translation.override("en"):
         yield
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    # Signup rate limits count per address in the cache (Redis), across test runs.
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
