@@ -1,4 +1,4 @@
-"""Profile the workers during a send: `python -m benchmarks.profile smtp|batch [N] [SECONDS]`.
+"""Profile a send or a page: `python -m benchmarks.profile smtp|batch [N] [SECONDS]`, `page`.
 
 Installs py-spy into benchmarks/work/tools-venv on first use, seeds N readers, starts a
 send as the benchmark does, and samples every worker process with py-spy for SECONDS.
@@ -82,8 +82,35 @@ def summarise(collapsed, top=25):
             break
 
 
+def profile_page(env, seconds):
+    """The issue page under wrk while py-spy samples every gunicorn worker."""
+    from benchmarks import data, suites, web
+
+    data.reset()
+    newsletter = data.create_newsletter()
+    issue = data.create_issue(newsletter, slug="hello-readers")
+    suites._publish(issue)
+    server = web.Server(env)
+    output = environment.WORK_DIR / "profile-issue-page.txt"
+    try:
+        url = f"{server.base}/{newsletter.slug}/{issue.slug}/"
+        web.drive(url, 2, 8)  # warm up
+        profiler = threading.Thread(target=record, args=(server.service.pid, seconds, output))
+        profiler.start()
+        time.sleep(1)
+        result = web.drive(url, seconds - 2, 8)
+        profiler.join()
+    finally:
+        server.stop()
+    print(f"issue page: {result['per_second']:.0f} requests/s")
+    summarise(output)
+
+
 def main(argv):
     path = argv[0] if argv else "smtp"
+    if path == "page":
+        profile_page(environment.prepare(), int(argv[1]) if len(argv) > 1 else 15)
+        return
     count = int(argv[1]) if len(argv) > 1 else 20_000
     seconds = int(argv[2]) if len(argv) > 2 else 20
     env = environment.prepare()
