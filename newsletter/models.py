@@ -6,7 +6,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #1a73e8."))
@@ -19,6 +19,19 @@ RESERVED_NEWSLETTER_SLUGS = frozenset(
     }
 )  # fmt: skip
 RESERVED_ISSUE_SLUGS = frozenset({"subscribe", "feed"})
+
+
+DEFAULT_CONSENT_TEXT = _(
+    "I agree to receive this newsletter and know that I can unsubscribe at any time."
+)
+
+
+def default_consent_in_any_language():
+    texts = set()
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            texts.add(str(DEFAULT_CONSENT_TEXT))
+    return texts
 
 
 class NewsletterQuerySet(models.QuerySet):
@@ -51,9 +64,7 @@ class Newsletter(models.Model):
     logo = models.ImageField(_("logo"), upload_to="logos/", blank=True)
     consent_text = models.TextField(
         _("consent text"),
-        default=_(
-            "I agree to receive this newsletter and know that I can unsubscribe at any time."
-        ),
+        default=DEFAULT_CONSENT_TEXT,
     )
     # Bumped whenever consent_text changes, so consent evidence names the exact wording.
     consent_version = models.PositiveIntegerField(_("consent text version"), default=1)
@@ -74,6 +85,11 @@ class Newsletter(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
+        # The default wording is shown to readers: in the newsletter's language, not in
+        # whatever language the author's admin happened to use.
+        if self.pk is None and str(self.consent_text) in default_consent_in_any_language():
+            with translation.override(self.language):
+                self.consent_text = str(DEFAULT_CONSENT_TEXT)
         # Consent evidence names the wording's version, so new wording is a new version.
         if self.pk is not None:
             stored = Newsletter.objects.filter(pk=self.pk).values_list("consent_text", flat=True)

@@ -3,11 +3,13 @@
 # tests and axe-core (npm) for the accessibility checks. No browser download: Playwright
 # drives /usr/bin/chromium.
 set -eu
-if [ ! -x /usr/bin/chromium ]; then
-  echo "Installing Debian's chromium for the browser tests"
+# gettext: the test that no marked string is missing from the German catalogue runs
+# makemessages, which needs xgettext and msgmerge.
+if [ ! -x /usr/bin/chromium ] || ! command -v msgmerge >/dev/null; then
+  echo "Installing Debian's chromium and gettext for the tests"
   if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-dejavu-core gettext >/dev/null
 fi
 if [ -f package-lock.json ] && [ ! -d node_modules/axe-core ]; then
   npm ci --silent --no-audit --no-fund
