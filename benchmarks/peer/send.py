@@ -69,10 +69,10 @@ def send(body_file):
     submission.prepared = True
     submission.save()
     readers = len(submission.get_subscriptions())
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
     submission.submit()
-    seconds = time.monotonic() - started
-    print(json.dumps({"readers": readers, "seconds": seconds}))
+    seconds, cpu = time.monotonic() - started, time.process_time() - cpu_started
+    print(json.dumps({"readers": readers, "seconds": seconds, "cpu_seconds": cpu}))
 
 
 if __name__ == "__main__":
