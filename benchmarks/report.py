@@ -176,7 +176,8 @@ def _smtp_section(context, charts):
         f"{first['message']['bytes']:,} bytes on the wire, from "
         f"`{first['message']['origin']}`), personalised per reader, into Postfix's smtp-sink "
         "on loopback. Rundbrief: `start_send` → Celery on Redis (one worker process per core, "
-        "2 in all, queues bulk+default) → pooled SMTP. Ceiling: `smtp-source -d -s "
+        "2 in all, queues bulk+default) → pooled SMTP connections (SMTP_CONNECTIONS_PER_WORKER "
+        "per process). Ceiling: `smtp-source -d -s "
         f"{first['connections']}` sending the same bytes over the same number of connections. "
         f"Peer: {first['peer_name']} `Submission.submit()` (one connection per mail).",
         "",

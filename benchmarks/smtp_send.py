@@ -18,6 +18,13 @@ from benchmarks.workers import Worker, engine
 BULK_WORKERS = 2  # one per core
 
 
+def smtp_connections():
+    """Connections the workers hold open at once: the ceiling gets the same number."""
+    from django.conf import settings
+
+    return BULK_WORKERS * max(1, getattr(settings, "SMTP_CONNECTIONS_PER_WORKER", 1))
+
+
 def new_issue(newsletter, run):
     return data.create_issue(newsletter, slug=f"run-{run}-{time.time_ns()}")
 

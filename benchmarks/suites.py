@@ -5,6 +5,7 @@ Runs of the things being compared are interleaved (ceiling, Rundbrief, peer, cei
 """
 
 import os
+import subprocess
 import traceback
 from dataclasses import dataclass, field
 
@@ -64,14 +65,31 @@ class Context:
     def attempt(self, key, function):
         """Run one measurement; a NotRun or an error is recorded, never hidden."""
         print(f"benchmarks: {key} ...", flush=True)
+        code = code_version()
         try:
             self.measurements[key] = function(self)
+            self.notes.append(f"`{key}` measured with the code of {code}.")
         except NotRun as reason:
             self.not_run[key] = str(reason)
         except Exception as error:
             traceback.print_exc()
             self.not_run[key] = f"failed: {type(error).__name__}: {error}"
         print(f"benchmarks: {key} done ({self.not_run.get(key, 'measured')})", flush=True)
+
+
+def code_version():
+    """The commit the measured code is at, and whether the work tree differed from it."""
+    from benchmarks.environment import BASE_DIR
+
+    def git(*args):
+        done = subprocess.run(["git", *args], cwd=BASE_DIR, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = git(
+        "status", "--porcelain", "--untracked-files=no", "--", "newsletter", "subscribers", "config"
+    )
+    return f"commit {commit}" + (" plus uncommitted changes" if dirty else "")
 
 
 def figures(runs, *names):
@@ -111,7 +129,7 @@ def smtp_transport(context):
             peer.seed(count)
         ceiling_runs, rundbrief_runs, peer_runs, reasons = [], [], [], []
         for run in range(sizes.runs):
-            ceiling_runs.append(ceiling.run_once(message_file, count, smtp_send.BULK_WORKERS))
+            ceiling_runs.append(ceiling.run_once(message_file, count, smtp_send.smtp_connections()))
             rundbrief_runs.append(
                 _try(smtp_send.run_once, context.env, newsletter, count, run, errors=reasons)
             )
@@ -144,7 +162,7 @@ def _transport_figures(
     return {
         "readers": count,
         "message": described,
-        "connections": smtp_send.BULK_WORKERS,
+        "connections": smtp_send.smtp_connections(),
         "ceiling": {"per_second": ceiling_rate},
         "rundbrief": rundbrief if any(rundbrief_runs) else None,
         "rundbrief_not_run": reasons[0] if reasons else None,
