@@ -10,6 +10,7 @@
 import contextlib
 import io
 import logging
+import secrets
 import smtplib
 import ssl
 import threading
@@ -98,6 +99,19 @@ def dkim_sign(raw, from_address):
     return signature + raw
 
 
+def mime_of(message):
+    """The message's MIME tree with a multipart boundary already set.
+
+    Left unset, the email generator draws one and then searches every part's text for
+    it, per mail. A random 128-bit boundary cannot occur in text written before it was
+    drawn, so that search is skipped.
+    """
+    mime = message.message()
+    if mime.is_multipart() and mime.get_boundary() is None:
+        mime.set_boundary(f"=_rb_{secrets.token_hex(16)}")
+    return mime
+
+
 def message_bytes(message, recipient, utf8):
     """RFC 5322 bytes with CRLF; for SMTPUTF8 the To header carries the raw address.
 
@@ -105,10 +119,10 @@ def message_bytes(message, recipient, utf8):
     address and the real one is put into the header afterwards.
     """
     if not utf8:
-        return message.message().as_bytes(linesep="\r\n")
+        return mime_of(message).as_bytes(linesep="\r\n")
     real_to, message.to = message.to, ["stand-in@invalid.invalid"]
     try:
-        mime = message.message()
+        mime = mime_of(message)
     finally:
         message.to = real_to
     name = getattr(message, "reader_name", "")
