@@ -3,14 +3,21 @@
 Every archive page first reads a small "state" of what it shows (one or two cheap
 queries, never proportional to the archive's size). The state gives the ETag and
 Last-Modified, answers conditional GETs with 304, and keys the cache of the expensive
-parts (issue lists, rendered bodies). The state is read fresh on every request, so an
-issue that enters the archive through a bulk UPDATE (the sending engine's way) shows up
-at once; nothing depends on signals.
+parts (issue lists, rendered bodies) and of the whole rendered page. The state is read
+fresh on every request, so an issue that enters the archive through a bulk UPDATE (the
+sending engine's way) shows up at once; nothing depends on signals.
+
+Whole pages are cached with random sentinels where the per-request values go (the CSRF
+token and the signup form's signed time stamp); a request fills them in by string
+replacement, so the common path renders no template.
 """
 
+import functools
 import hashlib
+import secrets
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Max
 from django.utils.cache import get_conditional_response
@@ -21,7 +28,7 @@ from newsletter.models import Issue, Newsletter
 CACHE_SECONDS = 60 * 60
 PAGE_SIZE = 20
 # Bump when templates change shape, so no cached fragment of the old shape is served.
-FRAGMENT_VERSION = "1"
+FRAGMENT_VERSION = "2"
 NEWSLETTER_FIELDS = (
     "name", "slug", "description", "language", "from_name", "footer", "accent_colour",
     "logo", "consent_text", "consent_version", "archive_public",
@@ -63,7 +70,9 @@ def newsletter_state(newsletter, page=1):
 
 def issue_state(issue):
     newsletter = issue.newsletter
-    key = digest(FRAGMENT_VERSION, newsletter_digest(newsletter), issue.pk, issue.updated_at)
+    key = digest(
+        FRAGMENT_VERSION, newsletter_digest(newsletter), issue.pk, issue.updated_at, issue.sent_at
+    )
     return ArchiveState(key, max(issue.updated_at, issue.sent_at or issue.updated_at))
 
 
@@ -91,16 +100,6 @@ def add_validators(response, state):
     return response
 
 
-def cached(kind, state, build):
-    """The cached fragment for (kind, state), built once by build() on a miss."""
-    key = f"newsletter:archive:{kind}:{state.key}"
-    value = cache.get(key)
-    if value is None:
-        value = build()
-        cache.set(key, value, CACHE_SECONDS)
-    return value
-
-
 def newsletter_by_slug(slug):
     return Newsletter.objects.filter(slug=slug).first()
 
@@ -112,3 +111,59 @@ def archive_issue(newsletter_slug, issue_slug):
         .filter(newsletter__slug=newsletter_slug, newsletter__archive_public=True, slug=issue_slug)
         .first()
     )
+
+
+@dataclass(frozen=True)
+class PageSentinels:
+    """Random stand-ins rendered into a cached page where per-request values belong.
+
+    Random per rendering, so no author can write them into an issue and have them filled.
+    """
+
+    csrf_token: str
+    form_started: str
+
+    @classmethod
+    def new(cls):
+        return cls(f"csrf{secrets.token_hex(16)}", f"started{secrets.token_hex(16)}")
+
+
+@dataclass(frozen=True)
+class CachedPage:
+    html: str
+    sentinels: PageSentinels
+
+    @property
+    def has_form(self):
+        return self.sentinels.csrf_token in self.html
+
+    def filled(self, csrf_token, form_started):
+        """The page for one request; csrf_token and form_started are called only if used."""
+        if not self.has_form:
+            return self.html
+        html = self.html.replace(self.sentinels.csrf_token, csrf_token())
+        return html.replace(self.sentinels.form_started, form_started())
+
+
+@functools.cache
+def deploy_fingerprint():
+    """Templates and static manifest of this deploy (read once): a deploy never serves old HTML."""
+    templates = sorted((settings.BASE_DIR / "templates").rglob("*.html"))
+    stats = [(str(path), path.stat().st_mtime_ns, path.stat().st_size) for path in templates]
+    manifest = settings.STATIC_ROOT / "staticfiles.json"
+    manifest_stamp = manifest.stat().st_mtime_ns if manifest.exists() else None
+    return digest(*stats, manifest_stamp)
+
+
+def cached_page(kind, state, language, build):
+    """The whole page for (kind, state, language); build(sentinels) renders it on a miss."""
+    site = digest(deploy_fingerprint(), settings.SITE_URL, settings.SITE_NAME)
+    key = f"newsletter:page:{kind}:{language}:{site}:{state.key}"
+    stored = cache.get(key)
+    if stored is not None:
+        html, csrf_token, form_started = stored
+        return CachedPage(html, PageSentinels(csrf_token, form_started))
+    sentinels = PageSentinels.new()
+    page = CachedPage(build(sentinels), sentinels)
+    cache.set(key, (page.html, sentinels.csrf_token, sentinels.form_started), CACHE_SECONDS)
+    return page

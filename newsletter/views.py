@@ -1,14 +1,17 @@
 """The public archive: site index, newsletter landing pages, issue pages, robots.txt.
 
 Server-rendered, no JavaScript. Each view reads a small state (newsletter.archive), answers
-a conditional GET with 304, and takes the expensive parts from the cache.
+a conditional GET with 304, and otherwise serves the whole page from the cache with this
+request's CSRF token and form time stamp filled in; templates render only on a miss.
 """
 
+from functools import partial
 from urllib.parse import quote
 
 from django.conf import settings
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.views.decorators.http import require_GET
@@ -16,25 +19,39 @@ from django.views.decorators.http import require_GET
 from newsletter import archive
 from newsletter.models import Issue, Newsletter
 from newsletter.rendering import neutral_text, render_subject_for_web, render_web
-
-try:  # helper A's signup form, when present; the template falls back to plain fields
-    from subscribers.forms import SignupForm
-except ImportError:  # pragma: no cover - only while the subscribers app lacks it
-    SignupForm = None
-
-
-def signup_form(newsletter):
-    return SignupForm(newsletter=newsletter) if SignupForm else None
+from subscribers.forms import SignupForm
+from subscribers.tokens import form_started_stamp
 
 
 def absolute(path):
     return settings.SITE_URL + path
 
 
-def render_in_language(request, template, context, language, state):
-    """Render in the newsletter's language and attach ETag / Last-Modified."""
-    with translation.override(language):
-        response = render(request, template, context)
+def render_with_sentinels(request, template, context, sentinels):
+    """The page with sentinels where the CSRF token and the form's time stamp go."""
+    newsletter = context.get("newsletter")
+    if newsletter is not None:
+        context["form"] = SignupForm(
+            newsletter=newsletter, initial={"started": sentinels.form_started}
+        )
+    # The context wins over the csrf context processor, so get_token() is not called here.
+    context["csrf_token"] = sentinels.csrf_token
+    return render_to_string(template, context, request=request)
+
+
+def cached_page_response(request, *, kind, template, context, language, state):
+    """The page from the cache (rendered on a miss), filled for this request, with validators.
+
+    context is a callable: the cache hit never builds it.
+    """
+
+    def build(sentinels):
+        with translation.override(language):
+            return render_with_sentinels(request, template, context(), sentinels)
+
+    page = archive.cached_page(kind, state, language, build)
+    html = page.filled(csrf_token=partial(get_token, request), form_started=form_started_stamp)
+    response = HttpResponse(html)
     response["Content-Language"] = language
     return archive.add_validators(response, state)
 
@@ -45,9 +62,17 @@ def index(request):
     state = archive.index_state(newsletters)
     if response := archive.not_modified(request, state):
         return response
-    context = {"newsletters": newsletters, "canonical_url": absolute(reverse("newsletter:index"))}
-    response = render(request, "newsletter/index.html", context)
-    return archive.add_validators(response, state)
+    return cached_page_response(
+        request,
+        kind="index",
+        template="newsletter/index.html",
+        context=lambda: {
+            "newsletters": newsletters,
+            "canonical_url": absolute(reverse("newsletter:index")),
+        },
+        language=translation.get_language(),
+        state=state,
+    )
 
 
 def page_number(request):
@@ -91,23 +116,30 @@ def detail(request, slug):
     pages = max((total + archive.PAGE_SIZE - 1) // archive.PAGE_SIZE, 1)
     if page > pages:
         raise Http404("No such page.")
+    return cached_page_response(
+        request,
+        kind="detail",
+        template="newsletter/detail.html",
+        context=lambda: detail_context(newsletter, page, pages),
+        language=newsletter.language,
+        state=state,
+    )
+
+
+def detail_context(newsletter, page, pages):
     issues = []
     if newsletter.archive_public:
-        issues = archive.cached("list", state, lambda: issue_summaries(newsletter, page))
+        issues = issue_summaries(newsletter, page)
     path = newsletter.get_absolute_url()
-    context = {
+    return {
         "newsletter": newsletter,
         "issues": issues,
         "page": page,
         "pages": pages,
         "previous_page": page - 1 if page > 1 else None,
         "next_page": page + 1 if page < pages else None,
-        "form": signup_form(newsletter),
         "canonical_url": absolute(path + (f"?page={page}" if page > 1 else "")),
     }
-    return render_in_language(
-        request, "newsletter/detail.html", context, newsletter.language, state
-    )
 
 
 def share_links(url, title):
@@ -139,21 +171,28 @@ def issue(request, slug, issue_slug):
     state = archive.issue_state(found)
     if response := archive.not_modified(request, state):
         return response
-    parts = archive.cached("issue", state, lambda: rendered_issue_page(found))
+    return cached_page_response(
+        request,
+        kind="issue",
+        template="newsletter/issue.html",
+        context=lambda: issue_context(found),
+        language=found.newsletter.language,
+        state=state,
+    )
+
+
+def issue_context(found):
+    parts = rendered_issue_page(found)
     canonical_url = absolute(found.get_absolute_url())
-    context = {
+    return {
         "newsletter": found.newsletter,
         "issue": found,
         "subject": parts["subject"],
         "description": parts["description"],
         "body": parts["body"],
-        "form": signup_form(found.newsletter),
         "canonical_url": canonical_url,
         "share_links": share_links(canonical_url, parts["subject"]),
     }
-    return render_in_language(
-        request, "newsletter/issue.html", context, found.newsletter.language, state
-    )
 
 
 @require_GET
