@@ -76,8 +76,9 @@ def issue_state(issue):
     return ArchiveState(key, max(issue.updated_at, issue.sent_at or issue.updated_at))
 
 
-def index_state(newsletters):
-    key = digest(FRAGMENT_VERSION, *(newsletter_digest(n) for n in newsletters))
+def index_state(newsletters, language):
+    # The index follows the browser's language: a German copy is not an English one.
+    key = digest(FRAGMENT_VERSION, language, *(newsletter_digest(n) for n in newsletters))
     stamps = [n.created_at for n in newsletters]
     return ArchiveState(key, max(stamps) if stamps else None)
 

@@ -59,7 +59,8 @@ def cached_page_response(request, *, kind, template, context, language, state):
 @require_GET
 def index(request):
     newsletters = list(Newsletter.objects.public())
-    state = archive.index_state(newsletters)
+    language = translation.get_language()
+    state = archive.index_state(newsletters, language)
     if response := archive.not_modified(request, state):
         return response
     return cached_page_response(
@@ -70,7 +71,7 @@ def index(request):
             "newsletters": newsletters,
             "canonical_url": absolute(reverse("newsletter:index")),
         },
-        language=translation.get_language(),
+        language=language,
         state=state,
     )
 

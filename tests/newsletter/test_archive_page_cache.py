@@ -149,3 +149,11 @@ def test_an_issue_body_cannot_smuggle_in_a_sentinel(newsletter):
     page = Client().get("/weekly/first-issue/").content.decode()
 
     assert "csrf and started are just words here." in page
+
+
+def test_the_index_etag_differs_per_language(client):
+    german = client.get("/", HTTP_ACCEPT_LANGUAGE="de")
+    english = client.get("/", HTTP_ACCEPT_LANGUAGE="en", HTTP_IF_NONE_MATCH=german["ETag"])
+    assert english.status_code == 200  # not the German page's 304
+    assert english["ETag"] != german["ETag"]
+    assert english["Content-Language"] == "en"
