@@ -208,7 +208,7 @@ SEND_RATE_PER_DAY = env_int("SEND_RATE_PER_DAY", 0)
 SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 0)  # 0: the provider's own maximum
 # Sending engine (newsletter/sending.py); see docs/sending.md.
 SEND_LANES = env_int("SEND_LANES", 4)  # parallel batch chains per issue
-SEND_CLAIM_SIZE = env_int("SEND_CLAIM_SIZE", 50)  # rows one worker claims at a time (SMTP)
+SEND_CLAIM_SIZE = env_int("SEND_CLAIM_SIZE", 200)  # rows one worker claims at a time (SMTP)
 # SMTP connections each worker process sends over at once (also the most mails a killed
 # process can leave sent but unrecorded, so sent again).
 SMTP_CONNECTIONS_PER_WORKER = env_int("SMTP_CONNECTIONS_PER_WORKER", 4)
