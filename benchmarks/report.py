@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 from benchmarks import svg
 
@@ -38,11 +39,23 @@ def merge_previous(context, path, keep_out):
     for key, value in previous.get("measurements", {}).items():
         if key not in keep_out:
             context.measurements[key] = value
-            context.notes.append(f"`{key}` comes from the run of {stamp} (merged).")
+            carried = [n for n in previous.get("notes", []) if n.startswith(f"`{key}`")]
+            context.notes.extend(carried or [f"`{key}` comes from the run of {stamp}."])
     for key, reason in previous.get("not_run", {}).items():
         repeated = any(key.startswith(name) for name in keep_out)
         if not repeated and key not in context.measurements:
             context.not_run[key] = reason
+
+
+def rewrite(out_dir, charts_dir):
+    """BENCHMARKS.md and charts again from BENCHMARKS.json (after findings.md changed)."""
+    document = json.loads((Path(out_dir) / "BENCHMARKS.json").read_text())
+    context = SimpleNamespace(
+        measurements=document.pop("measurements"),
+        not_run=document.pop("not_run"),
+        notes=document.pop("notes"),
+    )
+    write(context, document, out_dir, charts_dir)
 
 
 def write(context, meta, out_dir, charts_dir):
