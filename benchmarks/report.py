@@ -214,8 +214,8 @@ def _smtp_section(context, charts):
         "CPU cost per mail, which drifts less than rates on a shared machine "
         "(CPU seconds of all worker processes from the call of start_send until the issue is "
         "sent, from /proc; the peer's `time.process_time()` around `Submission.submit()`). "
-        "Neither counts the CPU of PostgreSQL and Redis, which Rundbrief uses more (one "
-        "ledger UPDATE per mail, Celery messages) than the peer does:",
+        "Neither counts the CPU of PostgreSQL and Redis, which Rundbrief uses more (the "
+        "delivery ledger, Celery messages) than the peer does:",
         "",
         "| readers | Rundbrief CPU s per 1,000 | peer CPU s per 1,000 | peer CPU ÷ Rundbrief CPU "
         "| rate if the 2 workers had both cores (derived: 2 × 1,000 ÷ CPU s per 1,000) |",
