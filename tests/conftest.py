@@ -96,15 +96,20 @@ class SMTPServer:
         )
 
 
+def send_over_smtp_to(settings, port):
+    """Point the in-process mail path (Django's SMTP backend) at a loopback server."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+
+
 @pytest.fixture
 def smtp_server(settings):
     """A real SMTP server on loopback; the in-process mail path is pointed at it."""
     server = SMTPServer()
     server.controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    send_over_smtp_to(settings, server.port)
     yield server
     server.controller.stop()
 

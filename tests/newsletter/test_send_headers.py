@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from newsletter import emails, sending
 from newsletter.models import Delivery
-from tests.conftest import RecordingHandler, free_port
+from tests.conftest import RecordingHandler, free_port, send_over_smtp_to
 from tests.fakes.audience import make_issue, make_newsletter, subscribe
 from tests.newsletter.send_helpers import drain
 
@@ -133,10 +133,7 @@ def test_an_internationalised_address_needs_smtputf8(settings, smtputf8):
     subscribe(newsletter, "zoë@exämple.org", name="Zoë")
     issue = make_issue(newsletter)
     controller, handler = smtp_server_with(smtputf8)
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    send_over_smtp_to(settings, controller.port)
     try:
         sending.start_send(issue=issue)
         drain(issue)

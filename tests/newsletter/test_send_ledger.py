@@ -14,7 +14,7 @@ from newsletter.models import Delivery, Issue
 from newsletter.ratelimit import CircuitBreaker
 from subscribers import services as subscriber_services
 from subscribers.models import Subscription
-from tests.conftest import RecordingHandler, free_port
+from tests.conftest import RecordingHandler, free_port, send_over_smtp_to
 from tests.fakes.audience import make_issue, make_newsletter, make_readers, subscribe
 from tests.newsletter.send_helpers import drain, statuses
 
@@ -314,10 +314,7 @@ def test_smtp_mail_goes_over_a_few_reused_connections(newsletter, settings):
     handler.peers = set()
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    send_over_smtp_to(settings, controller.port)
     try:
         make_readers(newsletter, 30)
         issue = make_issue(newsletter)

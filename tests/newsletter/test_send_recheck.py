@@ -19,7 +19,7 @@ from newsletter.ratelimit import CircuitBreaker
 from subscribers import services as subscriber_services
 from subscribers.models import Event, Subscription, Suppression
 from subscribers.suppression import email_hash
-from tests.conftest import RecordingHandler, free_port
+from tests.conftest import RecordingHandler, free_port, send_over_smtp_to
 from tests.fakes.audience import make_issue, make_newsletter, make_readers
 from tests.fakes.esp import FakeMailgun
 from tests.newsletter.send_helpers import drain, forget_send_state, statuses
@@ -113,10 +113,7 @@ def test_an_smtp_send_leaves_out_readers_who_left_since_the_claim(settings):
     handler.on_first = lambda: leave_during_the_send(issue)
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    send_over_smtp_to(settings, controller.port)
     try:
         sending.start_send(issue=issue)
         drain(issue)
