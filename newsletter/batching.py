@@ -30,7 +30,7 @@ from django.conf import settings
 
 from newsletter import backends, emails
 from newsletter.backends import PERMANENT, SENT, TRANSIENT, Outcome
-from newsletter.rendering import escape_for
+from newsletter.rendering import escape_for, join_parts
 
 logger = logging.getLogger(__name__)
 
@@ -137,19 +137,12 @@ def merge_form(rendered, pattern):
             keys[slot] = (f"rb{len(keys)}", index, context)
         return keys[slot][0]
 
-    def join(parts, subject=False):
-        out = []
-        for part in parts:
-            if isinstance(part, str):
-                out.append(part)
-            else:
-                index, context = part
-                out.append(pattern.format(key_for(index, "subject" if subject else context)))
-        return "".join(out)
+    def merge_field(index, context):
+        return pattern.format(key_for(index, context))
 
-    subject = join(rendered.subject_parts, subject=True)
-    html = join(rendered.html_parts)
-    text = join(rendered.text_parts)
+    subject = join_parts(rendered.subject_parts, merge_field, subject=True)
+    html = join_parts(rendered.html_parts, merge_field)
+    text = join_parts(rendered.text_parts, merge_field)
     return MergeForm(subject, html, text, tuple(keys.values()))
 
 

@@ -120,17 +120,24 @@ def escape_for(context, placeholder, value):
     return value
 
 
-def fill(parts, placeholders, values, subject=False):
+def join_parts(parts, slot_text, subject=False):
+    """Join split output, asking `slot_text(index, context)` for each placeholder slot."""
     out = []
     for part in parts:
         if isinstance(part, str):
             out.append(part)
         else:
             index, context = part
-            out.append(
-                escape_for("subject" if subject else context, placeholders[index], values[index])
-            )
+            out.append(slot_text(index, "subject" if subject else context))
     return "".join(out)
+
+
+def fill(parts, placeholders, values, subject=False):
+    return join_parts(
+        parts,
+        lambda index, context: escape_for(context, placeholders[index], values[index]),
+        subject,
+    )
 
 
 # --- the rendered issue ------------------------------------------------------------------
