@@ -1,9 +1,12 @@
 """Address validation for signups and imports: syntax and domain, IDN domains accepted."""
 
+import re
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from email_validator import EmailNotValidError, EmailUndeliverableError, validate_email
+from email_validator.rfc_constants import DOT_ATOM_TEXT, EMAIL_MAX_LENGTH
 
 from subscribers.suppression import normalise_email
 
@@ -29,3 +32,54 @@ def clean_address(raw, *, check_mx=None):
     if len(result.normalized) > 254:
         raise ValidationError(_("This address is too long."), code="too_long")
     return normalise_email(result.normalized)
+
+
+# The fast path of AddressCleaner: a plain ASCII address, as most lists are. The part
+# before the @ is the dot-atom that email-validator itself returns unchanged; the domain
+# is letters, digits, dots and dashes, judged once per import.
+_PLAIN_DOMAIN = re.compile(r"[A-Za-z0-9.\-]+")
+DOMAINS_REMEMBERED = 10_000  # bounds the memory of an import with many distinct domains
+
+
+class AddressCleaner:
+    """clean_address(raw, check_mx=False) for a long list, asking about each domain once.
+
+    email-validator stays the judge: an address takes the fast path only when it is plain
+    ASCII (dot-atom local part) and email-validator accepted its domain as already
+    canonical (lower-case ASCII, nothing to convert); then the canonical form is just
+    the lower-cased address. Everything else, valid or not, goes to clean_address, so
+    the results and error messages are the same.
+    """
+
+    def __init__(self):
+        self._domains = {}  # domain as written -> True if canonical and valid
+
+    def __call__(self, raw):
+        address = (raw or "").strip()
+        local, at, domain = address.rpartition("@")
+        if (
+            at
+            and len(address) <= EMAIL_MAX_LENGTH
+            and DOT_ATOM_TEXT.match(local)
+            and self._domain_is_plain(domain)
+        ):
+            return normalise_email(address)
+        return clean_address(address, check_mx=False)
+
+    def _domain_is_plain(self, domain):
+        known = self._domains.get(domain)
+        if known is not None:
+            return known
+        plain = bool(_PLAIN_DOMAIN.fullmatch(domain)) and _judged_canonical(domain)
+        if len(self._domains) < DOMAINS_REMEMBERED:
+            self._domains[domain] = plain
+        return plain
+
+
+def _judged_canonical(domain):
+    """Whether email-validator accepts the domain and would write it as it is (lower-cased)."""
+    try:
+        result = validate_email(f"a@{domain}", check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError:
+        return False
+    return result.domain == result.ascii_domain == domain.lower()
