@@ -7,4 +7,12 @@ class NewsletterConfig(AppConfig):
     verbose_name = _("Newsletters")
 
     def ready(self):
-        from newsletter import receivers  # noqa: F401 - connects the anymail tracking receiver
+        from django.db.models.signals import post_delete, post_save
+
+        # receivers connects the anymail tracking receiver.
+        from newsletter import page_cache, receivers  # noqa: F401
+
+        # Any saved or deleted newsletter or issue may change a public page.
+        for model in (self.get_model("Newsletter"), self.get_model("Issue")):
+            post_save.connect(page_cache.bump_archive_version, sender=model)
+            post_delete.connect(page_cache.bump_archive_version, sender=model)

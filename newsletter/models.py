@@ -34,7 +34,28 @@ def default_consent_in_any_language():
     return texts
 
 
-class NewsletterQuerySet(models.QuerySet):
+class ArchiveWritesQuerySet(models.QuerySet):
+    """update() and bulk_create() send no signals (the sending engine marks issues sent with
+    an UPDATE), yet the public pages' cache must learn of every write (newsletter.page_cache).
+    """
+
+    def update(self, **kwargs):
+        from newsletter.page_cache import bump_archive_version
+
+        rows = super().update(**kwargs)
+        if rows:
+            bump_archive_version()
+        return rows
+
+    def bulk_create(self, *args, **kwargs):
+        from newsletter.page_cache import bump_archive_version
+
+        created = super().bulk_create(*args, **kwargs)
+        bump_archive_version()
+        return created
+
+
+class NewsletterQuerySet(ArchiveWritesQuerySet):
     def public(self):
         return self.filter(archive_public=True)
 
@@ -118,7 +139,7 @@ class Newsletter(models.Model):
         return formataddr((self.from_name, self.from_email))
 
 
-class IssueQuerySet(models.QuerySet):
+class IssueQuerySet(ArchiveWritesQuerySet):
     def in_archive(self):
         return self.filter(status=Issue.Status.SENT, show_in_archive=True)
 

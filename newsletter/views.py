@@ -1,8 +1,10 @@
 """The public archive: site index, newsletter landing pages, issue pages, robots.txt.
 
-Server-rendered, no JavaScript. Each view reads a small state (newsletter.archive), answers
-a conditional GET with 304, and otherwise serves the whole page from the cache with this
-request's CSRF token and form time stamp filled in; templates render only on a miss.
+Server-rendered, no JavaScript. Each view serves the whole page from one cache read
+(newsletter.page_cache) with this request's CSRF token and form time stamp filled in, or
+answers a conditional GET with 304. Only when a newsletter or an issue changed does it read
+the page's state from the database (newsletter.archive), and templates render only when
+the page's rows changed.
 """
 
 from functools import partial
@@ -16,7 +18,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.views.decorators.http import require_GET
 
-from newsletter import archive
+from newsletter import archive, page_cache
 from newsletter.models import Issue, Newsletter
 from newsletter.rendering import neutral_text, render_subject_for_web, render_web
 from subscribers.forms import SignupForm
@@ -39,10 +41,31 @@ def render_with_sentinels(request, template, context, sentinels):
     return render_to_string(template, context, request=request)
 
 
-def cached_page_response(request, *, kind, template, context, language, state):
-    """The page from the cache (rendered on a miss), filled for this request, with validators.
+def served_page_response(request, identity, fresh_page):
+    """The page for identity from the hot path, or fresh_page() on a miss; filled per request.
 
-    context is a callable: the cache hit never builds it.
+    identity names the page as the request does (kind, slugs, page, language): a hit
+    reads no row. fresh_page reads the rows and may raise Http404, which is not cached.
+    """
+    key = page_cache.page_key(archive.site_digest(), *identity)
+    served, version = page_cache.lookup(key)
+    if served is None:
+        served = fresh_page()
+        page_cache.store(key, version, served, archive.CACHE_SECONDS)
+    if response := archive.not_modified(request, served.state):
+        return response
+    html = served.page.filled(
+        csrf_token=partial(get_token, request), form_started=form_started_stamp
+    )
+    response = HttpResponse(html)
+    response["Content-Language"] = served.language
+    return archive.add_validators(response, served.state)
+
+
+def built_page(request, *, kind, template, context, language, state):
+    """The page for state from the content-keyed cache, rendered there on a miss.
+
+    context is a callable: a cached page never builds it.
     """
 
     def build(sentinels):
@@ -50,20 +73,19 @@ def cached_page_response(request, *, kind, template, context, language, state):
             return render_with_sentinels(request, template, context(), sentinels)
 
     page = archive.cached_page(kind, state, language, build)
-    html = page.filled(csrf_token=partial(get_token, request), form_started=form_started_stamp)
-    response = HttpResponse(html)
-    response["Content-Language"] = language
-    return archive.add_validators(response, state)
+    return archive.ServedPage(page=page, state=state, language=language)
 
 
 @require_GET
 def index(request):
+    language = translation.get_language()
+    return served_page_response(request, ("index", language), partial(fresh_index, request))
+
+
+def fresh_index(request):
     newsletters = list(Newsletter.objects.public())
     language = translation.get_language()
-    state = archive.index_state(newsletters, language)
-    if response := archive.not_modified(request, state):
-        return response
-    return cached_page_response(
+    return built_page(
         request,
         kind="index",
         template="newsletter/index.html",
@@ -72,7 +94,7 @@ def index(request):
             "canonical_url": absolute(reverse("newsletter:index")),
         },
         language=language,
-        state=state,
+        state=archive.index_state(newsletters, language),
     )
 
 
@@ -105,19 +127,23 @@ def issue_summaries(newsletter, page):
 
 @require_GET
 def detail(request, slug):
+    page = page_number(request)
+    return served_page_response(
+        request, ("detail", slug, page), partial(fresh_detail, request, slug, page)
+    )
+
+
+def fresh_detail(request, slug, page):
     newsletter = archive.newsletter_by_slug(slug)
     if newsletter is None:
         raise Http404("No such newsletter.")
-    page = page_number(request)
     state, total = archive.newsletter_state(newsletter, page)
     if not newsletter.archive_public:
         total = 0  # a private archive: the landing page only offers the signup
-    if response := archive.not_modified(request, state):
-        return response
     pages = max((total + archive.PAGE_SIZE - 1) // archive.PAGE_SIZE, 1)
     if page > pages:
         raise Http404("No such page.")
-    return cached_page_response(
+    return built_page(
         request,
         kind="detail",
         template="newsletter/detail.html",
@@ -166,19 +192,22 @@ def rendered_issue_page(issue):
 
 @require_GET
 def issue(request, slug, issue_slug):
+    return served_page_response(
+        request, ("issue", slug, issue_slug), partial(fresh_issue, request, slug, issue_slug)
+    )
+
+
+def fresh_issue(request, slug, issue_slug):
     found = archive.archive_issue(slug, issue_slug)
     if found is None:
         raise Http404("No such issue in the archive.")
-    state = archive.issue_state(found)
-    if response := archive.not_modified(request, state):
-        return response
-    return cached_page_response(
+    return built_page(
         request,
         kind="issue",
         template="newsletter/issue.html",
         context=lambda: issue_context(found),
         language=found.newsletter.language,
-        state=state,
+        state=archive.issue_state(found),
     )
 
 
