@@ -49,6 +49,16 @@ SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 
 
 @dataclass(frozen=True)
+class WireMail:
+    """A mail ready for the SMTP conversation: bytes made, addresses in ASCII (wire.py)."""
+
+    sender: str
+    recipient: str
+    raw: bytes
+    message_id: str
+
+
+@dataclass(frozen=True)
 class Outcome:
     status: str  # SENT, TRANSIENT or PERMANENT
     provider_message_id: str = ""
@@ -175,8 +185,20 @@ class PooledSMTP:
         self.connection = None
 
     def send(self, message):
+        """Send a Django message (built the slow way; see wire.py for the fast one)."""
         recipient = envelope_address(message.envelope_recipient)
         sender = envelope_address(parseaddr(message.from_email)[1])
+        message_id = message.extra_headers.get("Message-ID", "")
+        return self.deliver(
+            sender, recipient, lambda utf8: message_bytes(message, recipient, utf8), message_id
+        )
+
+    def send_wire(self, mail):
+        """Send a wire.WireMail: its bytes are ready and its addresses ASCII."""
+        return self.deliver(mail.sender, mail.recipient, lambda utf8: mail.raw, mail.message_id)
+
+    def deliver(self, sender, recipient, raw_for, message_id):
+        """One SMTP transaction; `raw_for(utf8)` gives the message bytes."""
         try:
             connection = self._ready_connection()
             utf8 = not (is_ascii(recipient) and is_ascii(sender))
@@ -186,11 +208,14 @@ class PooledSMTP:
                     error="smtp: the server does not support SMTPUTF8, "
                     "needed for this internationalised address",
                 )
-            raw = message_bytes(message, recipient, utf8)
+            raw = raw_for(utf8)
             if dkim_enabled():
                 raw = dkim_sign(raw, sender)
-            options = ["SMTPUTF8", "BODY=8BITMIME"] if utf8 else []
-            connection.sendmail(sender, [recipient], raw, mail_options=options)
+            if utf8 or not connection.has_extn("pipelining"):
+                options = ["SMTPUTF8", "BODY=8BITMIME"] if utf8 else []
+                connection.sendmail(sender, [recipient], raw, mail_options=options)
+            else:
+                send_pipelined(connection, sender, recipient, raw)
         except smtplib.SMTPRecipientsRefused as error:
             code, reply = next(iter(error.recipients.values()))
             return smtp_outcome(code, reply)
@@ -204,7 +229,43 @@ class PooledSMTP:
             return Outcome(TRANSIENT, error=f"smtp: {type(error).__name__}: {error}"[:500])
         finally:
             self.last_used = time.monotonic()
-        return Outcome(SENT, provider_message_id=message.extra_headers.get("Message-ID", ""))
+        return Outcome(SENT, provider_message_id=message_id)
+
+
+def send_pipelined(connection, sender, recipient, raw):
+    """smtplib's sendmail for one ASCII recipient, in two round trips instead of four.
+
+    PIPELINING (RFC 2920): MAIL, RCPT and DATA go out in one write and their replies are
+    read afterwards; then the message and its final dot. Raises what sendmail raises.
+    """
+    connection.send(f"MAIL FROM:<{sender}>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode())
+    mail_reply, rcpt_reply, data_reply = (connection.getreply() for _ in range(3))
+    failed = mail_reply[0] != 250 or rcpt_reply[0] not in (250, 251) or data_reply[0] != 354
+    if failed:
+        if data_reply[0] == 354:  # the server wants a message anyway: an empty one ends it
+            connection.send(b".\r\n")
+            connection.getreply()
+        reset(connection)
+    if mail_reply[0] != 250:
+        raise smtplib.SMTPSenderRefused(*mail_reply, sender)
+    if rcpt_reply[0] not in (250, 251):
+        raise smtplib.SMTPRecipientsRefused({recipient: rcpt_reply})
+    if data_reply[0] != 354:
+        raise smtplib.SMTPDataError(*data_reply)
+    data = smtplib._quote_periods(raw)  # smtplib's own dot-stuffing
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    connection.send(data + b".\r\n")
+    code, reply = connection.getreply()
+    if code != 250:
+        reset(connection)
+        raise smtplib.SMTPDataError(code, reply)
+
+
+def reset(connection):
+    # As smtplib does: a server that hung up is found on the next command.
+    with contextlib.suppress(smtplib.SMTPServerDisconnected):
+        connection.rset()
 
 
 def smtp_outcome(code, reply, per_message=True):
@@ -244,6 +305,8 @@ def smtp_connections():
 
 
 def send_over_smtp(message):
+    if isinstance(message, WireMail):
+        return pooled_smtp().send_wire(message)
     return pooled_smtp().send(message)
 
 

@@ -26,7 +26,7 @@ from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from newsletter import backends, batching, emails
+from newsletter import backends, batching, emails, wire
 from newsletter.models import Delivery, Issue
 from newsletter.ratelimit import CircuitBreaker, RateLimited, acquire
 from subscribers.models import Subscription, Suppression
@@ -488,9 +488,12 @@ def send_chunk(issue, readers, breaker, transport, plan=None):
 def send_each(issue, readers):
     """One message per reader; {delivery_id: Outcome} for every reader."""
     built, outcomes = [], {}
+    over_smtp = backends.transport_name() == "smtp"
     for reader in readers:
         try:
-            built.append(emails.build_message(issue, reader))
+            # Over SMTP most mails are filled into the issue's serialised skeleton.
+            mail = wire.wire_mail(issue, reader) if over_smtp else None
+            built.append(mail or emails.build_message(issue, reader))
         except Exception as error:  # a reader's data that cannot become a mail
             logger.exception("delivery %s: cannot build the message", reader.delivery_id)
             outcomes[reader.delivery_id] = backends.Outcome(

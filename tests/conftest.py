@@ -57,6 +57,13 @@ class RecordingHandler:
 
     received: list = field(default_factory=list)
     reply: dict = field(default_factory=dict)  # recipient -> "550 ..." to refuse it
+    pipelining: bool = True  # advertised as Postfix does; aiosmtpd reads commands in order
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.reply:
