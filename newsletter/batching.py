@@ -8,9 +8,13 @@ Two ways to carry many personalised readers in one call (docs/sending.md, "Speed
   already escaped for their place (HTML text, URL attribute, plain text, subject): the
   HTML and the text part use different keys. The mail the provider builds is byte for
   byte what `RenderedIssue.personalise` gives for that reader.
-- **A stored pass-through template** (Postmark, Amazon SES): such providers only merge
-  into stored templates, so the site stores one whose subject, HTML and text are single
-  raw variables (SEND_ESP_TEMPLATE) and each reader's finished parts travel as its data.
+- **A stored template per issue** (Postmark): the provider merges only into stored
+  templates, so the merge form is stored as one (newsletter/esp_templates.py) and each
+  call names it; per reader only the merge values travel, as for merge fields.
+- **A stored pass-through template** (Amazon SES; Postmark when its per-issue template
+  cannot be stored or the issue's text uses Mustachio syntax): the site stores one whose
+  subject, HTML and text are single raw variables (SEND_ESP_TEMPLATE) and each reader's
+  finished parts travel as its data.
 
 Every reader's own List-Unsubscribe and Message-ID go as per-recipient headers
 (anymail's merge_headers), the delivery id as per-recipient metadata. A provider that
@@ -28,7 +32,7 @@ from anymail.exceptions import AnymailAPIError, AnymailError, AnymailRecipientsR
 from anymail.message import AnymailMessage
 from django.conf import settings
 
-from newsletter import backends, emails
+from newsletter import backends, emails, esp_templates
 from newsletter.backends import PERMANENT, SENT, TRANSIENT, Outcome
 from newsletter.rendering import escape_for, join_parts
 
@@ -47,6 +51,7 @@ class Provider:
     reserved: str = ""
     esp_extra: dict = field(default_factory=dict)
     failed_is_permanent: bool = False  # anymail's per-recipient "failed" is a refusal
+    stored_template: bool = False  # merges only into stored templates: store the form
 
 
 # Per-call maxima from the providers' documentation (shared DELIVERABILITY.md).
@@ -77,7 +82,14 @@ PROVIDERS = {
         merge_field="{{% autoescape off %}}{{{{ params.{} }}}}{{% endautoescape %}}",
         reserved=r"\{\{|\{%|\{#",
     ),
-    "postmark": Provider(500),
+    "postmark": Provider(
+        500,
+        merge_field="{{{{{{{}}}}}}}",  # Mustachio's raw variable: values arrive escaped
+        reserved=r"\{\{|\}\}",
+        # The HTML is inlined already (its at-rules kept on purpose): send it as it is.
+        esp_extra={"InlineCss": False},
+        stored_template=True,
+    ),
     "amazon_ses": Provider(50),
     # SparkPost replaces a custom List-Unsubscribe with its own; Resend batches cannot
     # carry per-reader content; Mailtrap and Unisender Go merge only into stored templates.
@@ -176,11 +188,13 @@ def merge_form_for(issue, found):
 
 @dataclass(frozen=True)
 class Plan:
-    """How a chunk of readers of an issue goes out: size and (for merge fields) form."""
+    """How a chunk of readers of an issue goes out: size, (for merge fields) form, and
+    the alias of the form's stored template where the provider needs one."""
 
     provider: Provider
     size: int
     form: MergeForm | None = None
+    template: str = ""
 
 
 def plan_for(issue):
@@ -193,7 +207,22 @@ def plan_for(issue):
     if not found.merge_field:
         return Plan(found, size)
     form = merge_form_for(issue, found)
-    return Plan(found, size, form) if form is not None else None
+    if form is None:
+        return pass_through_plan(found, size)
+    if not found.stored_template:
+        return Plan(found, size, form)
+    alias = esp_templates.alias_for(issue, form)
+    if esp_templates.is_refused(alias):
+        return pass_through_plan(found, size)
+    return Plan(found, size, form, template=alias)
+
+
+def pass_through_plan(found, size):
+    """Where the issue cannot be stored as a template of its own, a provider that merges
+    only into stored templates can still carry finished parts through SEND_ESP_TEMPLATE."""
+    if found.stored_template and settings.SEND_ESP_TEMPLATE:
+        return Plan(found, size)
+    return None
 
 
 # --- sending a batch -------------------------------------------------------------------
@@ -228,8 +257,12 @@ def send_together(issue, plan, readers):
     return outcomes
 
 
-def call_provider(issue, plan, built):
+def call_provider(issue, plan, built, *, template_stored_again=False):
     """One API call for the built readers; an answer for each of them."""
+    if plan.template:
+        outcomes = store_template(issue, plan, built)
+        if outcomes is not None:
+            return outcomes
     message = batch_message(issue, plan, built)
     message.connection = backends.django_mail().connection  # a kept-open session
     readers = [reader for reader, _ in built]
@@ -240,6 +273,10 @@ def call_provider(issue, plan, built):
     try:
         message.send()  # the network call, outside any database transaction
     except AnymailAPIError as error:
+        if plan.template and not template_stored_again and refused_for_its_template(error):
+            # Deleted at the provider since this process stored it: nothing went out.
+            esp_templates.forget_template(plan.template)
+            return call_provider(issue, plan, built, template_stored_again=True)
         if refused_as_a_whole(error):
             # One bad address makes SendGrid, Mailgun or Brevo refuse the whole call:
             # send these readers one by one so that only the bad one fails.
@@ -258,6 +295,38 @@ def call_provider(issue, plan, built):
     except OSError as error:
         return everyone(Outcome(TRANSIENT, error=f"{backends.transport_name()}: {error}"[:500]))
     return recipient_outcomes(plan.provider, message, built)
+
+
+def store_template(issue, plan, built):
+    """Make sure the plan's template is stored: None when it is, else every reader's
+    outcome (retry later when the provider is out; another way when it refuses)."""
+    readers = [reader for reader, _ in built]
+    try:
+        esp_templates.ensure_template(issue, plan.template, plan.form)
+    except esp_templates.TemplateUnavailable as error:
+        return {
+            reader.delivery_id: Outcome(TRANSIENT, error=str(error)[:500]) for reader in readers
+        }
+    except esp_templates.TemplateRefused as error:
+        logger.warning("issue %s: the provider refused its template: %s", issue.pk, error)
+        fallback = pass_through_plan(plan.provider, plan.size)
+        if fallback is None:
+            return send_one_by_one(issue, readers)
+        return send_together(issue, fallback, readers)
+    return None
+
+
+def refused_for_its_template(error):
+    """Every message of the call refused because the named template does not exist."""
+    try:
+        answers = error.response.json()
+    except (AttributeError, ValueError):
+        return False
+    answers = answers if isinstance(answers, list) else [answers]
+    return bool(answers) and all(
+        isinstance(answer, dict) and answer.get("ErrorCode") == esp_templates.TEMPLATE_NOT_FOUND
+        for answer in answers
+    )
 
 
 def refused_as_a_whole(error):
@@ -311,16 +380,19 @@ def batch_message(issue, plan, built):
     """One anymail message for many readers (anymail makes it a batch send)."""
     newsletter = issue.newsletter
     form = plan.form
+    inline = form is not None and not plan.template
     message = AnymailMessage(
-        subject=form.subject if form else "",
-        body=form.text if form else "",
+        subject=form.subject if inline else "",
+        body=form.text if inline else "",
         from_email=formataddr((newsletter.from_name, newsletter.from_email)),
         to=[parts.to for _, parts in built],
         reply_to=[newsletter.reply_to] if newsletter.reply_to else None,
         tags=["newsletter"],
         metadata={"issue": str(issue.pk)},
     )
-    if form:
+    if plan.template:
+        message.template_id = plan.template  # the form, stored at the provider
+    elif form:
         message.attach_alternative(form.html, "text/html")
     else:
         message.template_id = settings.SEND_ESP_TEMPLATE

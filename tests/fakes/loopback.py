@@ -6,7 +6,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class LoopbackJSONAPI:
-    """Answers every POST with `self.answer(path, headers, body) -> (status, json|None)`."""
+    """Answers every POST with `self.answer(path, headers, body) -> (status, json|None)`;
+    other methods with `self.answer_method(method, …)` (405 unless a fake defines it)."""
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -28,13 +29,31 @@ class LoopbackJSONAPI:
     def answer(self, path, headers, body):
         raise NotImplementedError
 
+    def answer_method(self, method, path, headers, body):
+        return 405, {"message": f"{method} not allowed"}
+
     def _handler_class(self):
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
+                self.respond("POST")
+
+            def do_GET(self):
+                self.respond("GET")
+
+            def do_PUT(self):
+                self.respond("PUT")
+
+            def do_DELETE(self):
+                self.respond("DELETE")
+
+            def respond(self, method):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                status, answer = fake.answer(self.path, self.headers, body)
+                if method == "POST":
+                    status, answer = fake.answer(self.path, self.headers, body)
+                else:
+                    status, answer = fake.answer_method(method, self.path, self.headers, body)
                 data = b"" if answer is None else json.dumps(answer).encode()
                 try:
                     self.send_response(status)

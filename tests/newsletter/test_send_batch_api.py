@@ -1,14 +1,15 @@
 """The batch path: anymail's Postmark backend against a fake Postmark API on loopback."""
 
+import json
 from email.utils import parseaddr
 
 import pytest
 from django.utils import timezone
 
-from newsletter import backends, sending
+from newsletter import backends, batching, emails, esp_templates, sending
 from newsletter.models import Delivery, Issue
 from newsletter.ratelimit import CircuitBreaker
-from subscribers.models import Subscription
+from subscribers.models import Subscriber, Subscription
 from tests.fakes.audience import make_issue, make_newsletter, make_readers
 from tests.fakes.postmark import TOKEN, FakePostmark
 from tests.newsletter.send_helpers import drain, statuses
@@ -26,6 +27,7 @@ def postmark(settings):
     settings.SEND_RETRY_BASE_SECONDS = 0.01
     settings.SITE_URL = "https://news.example.org"
     backends._django_mail.clear()
+    esp_templates.forget_all()  # templates stored at an earlier test's fake
     CircuitBreaker("postmark").record_success()
     yield fake
     CircuitBreaker("postmark").record_success()
@@ -128,14 +130,156 @@ def test_rate_limits_from_the_provider_pause_and_do_not_fail_the_issue(postmark,
     assert not Delivery.objects.filter(status="failed").exists()
 
 
-def test_without_a_template_it_sends_one_call_per_reader(postmark, settings):
+def test_without_a_pass_through_template_it_still_batches_through_the_issue_template(
+    postmark, settings
+):
     settings.SEND_ESP_TEMPLATE = ""
     newsletter = make_newsletter()
     make_readers(newsletter, 3)
     issue = make_issue(newsletter)
     sending.start_send(issue=issue)
     drain(issue)
-    assert postmark.calls == [("/email", 1)] * 3
+    assert postmark.calls == [("/email/batchWithTemplates", 3)]
     assert set(statuses(issue).values()) == {"sent"}
     (message,) = postmark.to("reader0@example.com")
     assert message["Subject"] == "Hello Reader 0"
+
+
+# --- the issue's own stored template -------------------------------------------------
+def expected_parts(issue, address):
+    delivery = Delivery.objects.get(issue=issue, subscriber__email=address)
+    subscription = Subscription.objects.get(
+        newsletter=issue.newsletter, subscriber=delivery.subscriber
+    )
+    reader = emails.reader_for(delivery, subscription)
+    return emails.personalised_parts(issue, reader)
+
+
+def test_the_issue_is_stored_once_and_each_call_carries_only_reader_values(postmark):
+    newsletter = make_newsletter()
+    make_readers(newsletter, 1100)
+    make_readers(newsletter, 1, domain="example.net", start=7)
+    Subscriber.objects.filter(email="reader7@example.net").update(name='Ana <b>&</b> "Q"')
+    issue = make_issue(newsletter)
+    sending.start_send(issue=issue)
+    drain(issue)
+    assert [call for call in postmark.template_calls if call[0] == "POST"] == [
+        ("POST", "/templates")
+    ]
+    (alias,) = [name for name in postmark.templates if name.startswith("rundbrief-issue-")]
+    assert alias.startswith(f"rundbrief-issue-{issue.pk}-")
+    assert {m["TemplateAlias"] for m in postmark.delivered} == {alias}
+    assert "{{{rb" in postmark.templates[alias]["HtmlBody"]
+    for message in postmark.delivered:
+        assert "HtmlBody" not in message["TemplateModel"]
+        assert message["InlineCss"] is False
+        assert len(json.dumps(message["TemplateModel"])) < 1000
+    for address in ("reader3@example.com", "reader7@example.net"):
+        (message,) = postmark.to(address)
+        subject, html, text = expected_parts(issue, address)
+        assert (message["Subject"], message["HtmlBody"], message["TextBody"]) == (
+            subject,
+            html,
+            text,
+        )
+    (ana,) = postmark.to("reader7@example.net")
+    assert "Ana &lt;b&gt;&amp;&lt;/b&gt; &quot;Q&quot;" in ana["HtmlBody"]
+    assert 'Ana <b>&</b> "Q"' in ana["TextBody"]
+    assert set(statuses(issue).values()) == {"sent"}
+
+
+def test_an_edited_issue_gets_a_new_template_and_finished_issues_lose_theirs(postmark):
+    newsletter = make_newsletter()
+    make_readers(newsletter, 3)
+    first = make_issue(newsletter)
+    sending.start_send(issue=first)
+    drain(first)
+    first_alias = batching.plan_for(Issue.objects.get(pk=first.pk)).template
+    second = make_issue(newsletter, slug="second")
+    draft_alias = batching.plan_for(second).template
+    second.body_markdown = "Changed for {{ name }}."
+    second.save()
+    second = Issue.objects.get(pk=second.pk)
+    edited_alias = batching.plan_for(second).template
+    assert len({first_alias, draft_alias, edited_alias}) == 3
+    sending.start_send(issue=second)
+    drain(second)
+    assert edited_alias in postmark.templates
+    assert first_alias not in postmark.templates  # sent: deleted when the next was stored
+    (message,) = [
+        m for m in postmark.to("reader1@example.com") if m["TemplateAlias"] == edited_alias
+    ]
+    assert "Changed for Reader 1." in message["TextBody"]
+
+
+def test_a_templates_api_outage_retries_the_batch_without_sending(postmark, settings):
+    settings.SEND_RETRY_BASE_SECONDS = 60
+    newsletter = make_newsletter()
+    make_readers(newsletter, 4)
+    postmark.fail_templates = [503]
+    issue = make_issue(newsletter)
+    sending.start_send(issue=issue)
+    drain(issue)
+    assert set(statuses(issue).values()) == {"retrying"}
+    assert postmark.calls == [] and postmark.delivered == []
+    Delivery.objects.update(next_attempt_at=timezone.now())
+    drain(issue)
+    assert set(statuses(issue).values()) == {"sent"}
+    assert postmark.calls == [("/email/batchWithTemplates", 4)]
+
+
+@pytest.mark.parametrize(
+    ("pass_through", "calls"),
+    [("rundbrief-passthrough", [("/email/batchWithTemplates", 3)]), ("", [("/email", 1)] * 3)],
+)
+def test_a_refused_template_falls_back_to_the_pass_through_or_one_call_each(
+    postmark, settings, pass_through, calls
+):
+    settings.SEND_ESP_TEMPLATE = pass_through
+    postmark.max_templates = len(postmark.templates)  # the server's template limit is reached
+    newsletter = make_newsletter()
+    make_readers(newsletter, 3)
+    issue = make_issue(newsletter)
+    sending.start_send(issue=issue)
+    drain(issue)
+    assert postmark.calls == calls
+    assert set(statuses(issue).values()) == {"sent"}
+    (message,) = postmark.to("reader2@example.com")
+    assert (message["Subject"], message["HtmlBody"], message["TextBody"]) == expected_parts(
+        issue, "reader2@example.com"
+    )
+
+
+def test_mustachio_syntax_in_the_issue_goes_through_the_pass_through_template(postmark):
+    newsletter = make_newsletter()
+    make_readers(newsletter, 3)
+    issue = make_issue(newsletter, body_markdown="Literally `a}}b` for {{ name }}.")
+    sending.start_send(issue=issue)
+    drain(issue)
+    assert postmark.calls == [("/email/batchWithTemplates", 3)]
+    assert not any(name.startswith("rundbrief-issue-") for name in postmark.templates)
+    (message,) = postmark.to("reader1@example.com")
+    assert message["TemplateAlias"] == "rundbrief-passthrough"
+    assert "a}}b" in message["TextBody"] and "Reader 1" in message["TextBody"]
+
+
+def test_a_template_deleted_at_the_provider_is_stored_again(postmark, settings):
+    settings.SEND_BATCH_SIZE = 2
+    newsletter = make_newsletter()
+    make_readers(newsletter, 4)
+    issue = make_issue(newsletter)
+
+    def delete_issue_templates(call):
+        if call == 2:
+            for name in [n for n in postmark.templates if n.startswith("rundbrief-issue-")]:
+                del postmark.templates[name]
+
+    postmark.on_call = delete_issue_templates
+    sending.start_send(issue=issue)
+    drain(issue)
+    assert set(statuses(issue).values()) == {"sent"}
+    assert sorted(parseaddr(m["To"])[1] for m in postmark.delivered) == [
+        f"reader{n}@example.com" for n in range(4)
+    ]
+    posts = [call for call in postmark.template_calls if call[0] == "POST"]
+    assert len(posts) == 2
