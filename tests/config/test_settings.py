@@ -142,7 +142,7 @@ def test_database_and_redis_urls_switch_to_postgres_and_redis(tmp_path):
     assert result.stdout.split() == [
         "django.db.backends.postgresql",
         "redis://127.0.0.1:6379/3",
-        "django.core.cache.backends.redis.RedisCache",
+        "config.redis_cache.RedisCache",
     ]
 
 
