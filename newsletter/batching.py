@@ -32,7 +32,7 @@ from anymail.exceptions import AnymailAPIError, AnymailError, AnymailRecipientsR
 from anymail.message import AnymailMessage
 from django.conf import settings
 
-from newsletter import backends, emails, esp_templates
+from newsletter import backends, emails, esp_templates, postmark_batch
 from newsletter.backends import PERMANENT, SENT, TRANSIENT, Outcome
 from newsletter.rendering import escape_for, join_parts
 
@@ -257,12 +257,10 @@ def send_together(issue, plan, readers):
     return outcomes
 
 
-def call_provider(issue, plan, built, *, template_stored_again=False):
+def call_provider(issue, plan, built):
     """One API call for the built readers; an answer for each of them."""
     if plan.template:
-        outcomes = store_template(issue, plan, built)
-        if outcomes is not None:
-            return outcomes
+        return call_with_stored_template(issue, plan, built)
     message = batch_message(issue, plan, built)
     message.connection = backends.django_mail().connection  # a kept-open session
     readers = [reader for reader, _ in built]
@@ -273,10 +271,6 @@ def call_provider(issue, plan, built, *, template_stored_again=False):
     try:
         message.send()  # the network call, outside any database transaction
     except AnymailAPIError as error:
-        if plan.template and not template_stored_again and refused_for_its_template(error):
-            # Deleted at the provider since this process stored it: nothing went out.
-            esp_templates.forget_template(plan.template)
-            return call_provider(issue, plan, built, template_stored_again=True)
         if refused_as_a_whole(error):
             # One bad address makes SendGrid, Mailgun or Brevo refuse the whole call:
             # send these readers one by one so that only the bad one fails.
@@ -316,17 +310,20 @@ def store_template(issue, plan, built):
     return None
 
 
-def refused_for_its_template(error):
-    """Every message of the call refused because the named template does not exist."""
-    try:
-        answers = error.response.json()
-    except (AttributeError, ValueError):
-        return False
-    answers = answers if isinstance(answers, list) else [answers]
-    return bool(answers) and all(
-        isinstance(answer, dict) and answer.get("ErrorCode") == esp_templates.TEMPLATE_NOT_FOUND
-        for answer in answers
-    )
+def call_with_stored_template(issue, plan, built):
+    """The issue's own template at Postmark: store it if needed, then one call naming it.
+    A template deleted at the provider since this process stored it is stored again
+    (Postmark refused every message then, so nothing went out)."""
+    for _attempt in (1, 2):
+        outcomes = store_template(issue, plan, built)
+        if outcomes is not None:
+            return outcomes
+        try:
+            return postmark_batch.send(issue, plan.template, built)
+        except postmark_batch.TemplateMissing:
+            esp_templates.forget_template(plan.template)
+    readers = [reader for reader, _ in built]
+    return postmark_batch.everyone(readers, f"postmark: template {plan.template} is missing")
 
 
 def refused_as_a_whole(error):
@@ -369,30 +366,40 @@ def reader_parts(issue, plan, reader):
         data = plan.form.values(emails.rendered_issue(issue), recipient)
     return ReaderParts(
         address=reader.email,
-        to=emails.to_header(reader),
+        to=to_header(reader),
         merge_data=data,
         headers=headers,
         delivery_id=reader.delivery_id,
     )
 
 
+PLAIN_NAME = re.compile(r"[A-Za-z0-9]+(?: [A-Za-z0-9]+)*")
+
+
+def to_header(reader):
+    """emails.to_header without the email package for the common name (letters, digits
+    and single spaces need no quoting): 500 parses per call add up."""
+    if not reader.name:
+        return reader.email
+    if PLAIN_NAME.fullmatch(reader.name):
+        return f"{reader.name} <{reader.email}>"
+    return emails.to_header(reader)
+
+
 def batch_message(issue, plan, built):
     """One anymail message for many readers (anymail makes it a batch send)."""
     newsletter = issue.newsletter
     form = plan.form
-    inline = form is not None and not plan.template
     message = AnymailMessage(
-        subject=form.subject if inline else "",
-        body=form.text if inline else "",
+        subject=form.subject if form else "",
+        body=form.text if form else "",
         from_email=formataddr((newsletter.from_name, newsletter.from_email)),
         to=[parts.to for _, parts in built],
         reply_to=[newsletter.reply_to] if newsletter.reply_to else None,
         tags=["newsletter"],
         metadata={"issue": str(issue.pk)},
     )
-    if plan.template:
-        message.template_id = plan.template  # the form, stored at the provider
-    elif form:
+    if form:
         message.attach_alternative(form.html, "text/html")
     else:
         message.template_id = settings.SEND_ESP_TEMPLATE

@@ -283,3 +283,38 @@ def test_a_template_deleted_at_the_provider_is_stored_again(postmark, settings):
     ]
     posts = [call for call in postmark.template_calls if call[0] == "POST"]
     assert len(posts) == 2
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["", "Reader 1", "Ana", 'Ana <b>&</b> "Q"', "Zoë Köhler", "Smith, John", "A  B", " A", "x.y"],
+)
+def test_the_quick_to_header_is_the_email_packages(name):
+    reader = emails.Reader(
+        delivery_id=1,
+        subscriber_id=1,
+        email="reader@example.com",
+        name=name,
+        custom_fields={},
+        unsubscribe_url="",
+        preferences_url="",
+    )
+    assert batching.to_header(reader) == emails.to_header(reader)
+
+
+def test_a_network_error_retries_the_batch(postmark, settings):
+    settings.SEND_RETRY_BASE_SECONDS = 60
+    newsletter = make_newsletter()
+    make_readers(newsletter, 3)
+    issue = make_issue(newsletter)
+    sending.start_send(issue=issue)
+    esp_templates.ensure_template(issue, *_stored(issue))  # stored; then the API goes away
+    postmark.stop()
+    drain(issue)
+    assert set(statuses(issue).values()) == {"retrying"}
+    assert Delivery.objects.first().error.startswith("postmark: ")
+
+
+def _stored(issue):
+    plan = batching.plan_for(issue)
+    return plan.template, plan.form
