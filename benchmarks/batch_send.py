@@ -5,9 +5,11 @@ the provider and recorded in the ledger.
 
 The fake is the sending engine's own test fake (tests/fakes/postmark.py), with one change
 for volume: it counts accepted recipients instead of keeping and rendering every message,
-so a million-reader send does not fill the harness's memory. It parses every batch call
-as JSON, as a provider would, and runs in the harness process: its CPU time is measured
-and reported, since on 2 cores it competes with the workers.
+so a million-reader send does not fill the harness's memory. Its Templates API is the
+test fake's: the engine stores the issue there once per worker process and each batch
+call names it (SEND_ESP_TEMPLATE, the pass-through template, is only the fallback). It
+parses every batch call as JSON, as a provider would, and runs in the harness process:
+its CPU time is measured and reported, since on 2 cores it competes with the workers.
 """
 
 import json
