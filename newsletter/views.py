@@ -12,13 +12,13 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.http import Http404, HttpResponse
-from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.views.decorators.http import require_GET
 
 from newsletter import archive, page_cache
+from newsletter.csrf_token import get_token
 from newsletter.models import Issue, Newsletter
 from newsletter.rendering import neutral_text, render_subject_for_web, render_web
 from subscribers.forms import SignupForm
