@@ -176,21 +176,26 @@ def personalised_parts(issue, reader):
     return rendered_issue(issue).personalise(recipient_for(issue, reader))
 
 
-def bulk_headers(issue, reader):
-    """Headers every newsletter mail carries; Message-ID only for ledger deliveries."""
+def bulk_headers(issue, reader, *, date=None):
+    """Headers every newsletter mail carries; Message-ID only for ledger deliveries.
+    `date`: a formatted Date shared by mails sent together (one call of a batch API)."""
     headers = {
         "List-Unsubscribe": list_unsubscribe_header(reader.unsubscribe_url),
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         "List-Id": list_id_for_transport(issue.newsletter),
         "Precedence": "bulk",
         # Django's default Date ends in -0000 ("zone unknown"); give the real one.
-        "Date": format_datetime(datetime.now(UTC)),
+        "Date": date or mail_date(),
     }
     if reader.subscriber_id is not None:
         headers["Message-ID"] = message_id_for(issue.pk, reader.subscriber_id)
     if feedback := feedback_id(issue):
         headers["Feedback-ID"] = feedback
     return headers
+
+
+def mail_date():
+    return format_datetime(datetime.now(UTC))
 
 
 def to_header(reader):

@@ -1,7 +1,7 @@
 """The batch path: anymail's Postmark backend against a fake Postmark API on loopback."""
 
 import json
-from email.utils import parseaddr
+from email.utils import parseaddr, parsedate_to_datetime
 
 import pytest
 from django.utils import timezone
@@ -182,6 +182,9 @@ def test_the_issue_is_stored_once_and_each_call_carries_only_reader_values(postm
             html,
             text,
         )
+    first_call = postmark.delivered[:500]
+    (date,) = {header(message, "Date") for message in first_call}  # one call, one moment
+    assert parsedate_to_datetime(date).tzinfo is not None
     (ana,) = postmark.to("reader7@example.net")
     assert "Ana &lt;b&gt;&amp;&lt;/b&gt; &quot;Q&quot;" in ana["HtmlBody"]
     assert 'Ana <b>&</b> "Q"' in ana["TextBody"]
