@@ -7,7 +7,7 @@ class NewsletterConfig(AppConfig):
     verbose_name = _("Newsletters")
 
     def ready(self):
-        from django.db.models.signals import post_delete, post_save
+        from django.db.models.signals import post_delete, post_migrate, post_save
 
         # receivers connects the anymail tracking receiver.
         from newsletter import page_cache, receivers  # noqa: F401
@@ -16,3 +16,5 @@ class NewsletterConfig(AppConfig):
         for model in (self.get_model("Newsletter"), self.get_model("Issue")):
             post_save.connect(page_cache.bump_archive_version, sender=model)
             post_delete.connect(page_cache.bump_archive_version, sender=model)
+        # Data migrations and `flush` change rows without our querysets or signals.
+        post_migrate.connect(page_cache.bump_archive_version, sender=self)

@@ -164,3 +164,14 @@ def test_drafts_never_reach_the_hot_path(issue):
         assert get("/weekly/draft/").status_code == 404
     assert "Secret draft" not in get("/weekly/").content.decode()
     assert "Secret draft" not in get("/weekly/").content.decode()
+
+
+def test_migrating_makes_every_cached_page_stale(issue):
+    from django.core.management.sql import emit_post_migrate_signal
+
+    get("/weekly/first-issue/")
+    version = cache.get(page_cache.VERSION_KEY)
+
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+
+    assert cache.get(page_cache.VERSION_KEY) not in (None, version)
