@@ -12,8 +12,9 @@ Point anymail at it with ANYMAIL = {"POSTMARK_SERVER_TOKEN": …, "POSTMARK_API_
 Controls for tests: `fail_next` (HTTP statuses for the next send calls, e.g. [503]),
 `fail_templates` (the same for Templates API calls), `recipient_errors` (address ->
 (ErrorCode, Message)), `delay` (seconds per call), `on_call` (called with each send
-call's number as it arrives). Records: `calls` (path, messages) per
-accepted send call, `template_calls` (method, path) per Templates API call, `delivered`.
+call's number as it arrives). Records: `calls` (path, messages) per accepted send call,
+`template_calls` (method, path) per Templates API call, `delivered` (each message as
+rendered, with its `MessageID` and `call`: the number of the send call that carried it).
 """
 
 import html
@@ -59,6 +60,7 @@ class FakePostmark(LoopbackJSONAPI):
         self.fail_templates = []
         self.on_call = None  # called with the number of each send call as it arrives
         self.call_count = 0
+        self.accepting_call = 0
         self.recipient_errors = {}
         self.delay = 0.0
         super().__init__()
@@ -75,6 +77,7 @@ class FakePostmark(LoopbackJSONAPI):
             return self.answer_method("POST", path, headers, json.dumps(body))
         with self.lock:
             self.call_count += 1
+            call = self.call_count
             if self.on_call:
                 self.on_call(self.call_count)
             if self.fail_next:
@@ -91,6 +94,7 @@ class FakePostmark(LoopbackJSONAPI):
             return 404, {"ErrorCode": 404, "Message": "Unknown endpoint"}
         with self.lock:
             self.calls.append((path, len(messages)))
+            self.accepting_call = call
             results = [self.accept(message) for message in messages]
         return 200, results[0] if path == "/email" else results
 
@@ -107,7 +111,7 @@ class FakePostmark(LoopbackJSONAPI):
             model = message.get("TemplateModel", {})
             message = {**message, **{k: render(v, model) for k, v in template.items()}}
         message_id = str(uuid.uuid4())
-        self.delivered.append({**message, "MessageID": message_id})
+        self.delivered.append({**message, "MessageID": message_id, "call": self.accepting_call})
         return {"ErrorCode": 0, "Message": "OK", "MessageID": message_id, "To": address}
 
     # --- the Templates API ---------------------------------------------------------------

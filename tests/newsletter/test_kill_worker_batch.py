@@ -3,15 +3,17 @@
 The guarantee (docs/sending.md): every reader gets the issue at least once, and the only
 duplicates are the mails in flight at the instant of a kill: over a batch API at most one
 batch per worker process. Here workers send through anymail's Mailgun backend to the fake
-Mailgun API on loopback, whose calls take a while, so kills land while calls are in
-flight: the fake still accepts the batch, the dead worker never records it, and after the
-lease another worker sends those readers again, with the same Message-ID.
+Mailgun API, and through Postmark's batchWithTemplates with the issue's stored template
+to the fake Postmark API, both on loopback, whose calls take a while, so kills land while
+calls are in flight: the fake still accepts the batch, the dead worker never records it,
+and after the lease another worker sends those readers again, with the same Message-ID.
 """
 
 import os
 import random
 import time
 from collections import Counter, defaultdict
+from email.utils import parseaddr
 
 import pytest
 from django.conf import settings as django_settings
@@ -21,6 +23,8 @@ from newsletter.models import Delivery, Issue
 from tests.conftest import wait_for
 from tests.fakes.audience import make_issue, make_newsletter, make_readers
 from tests.fakes.esp import FakeMailgun
+from tests.fakes.postmark import TOKEN as POSTMARK_TOKEN
+from tests.fakes.postmark import FakePostmark
 from tests.newsletter.send_helpers import forget_send_state
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -33,8 +37,6 @@ KILLS = 2
 # readers to stay within the CI time budget; the kills still land mid-send.
 READERS = 3000 if django_settings.IS_POSTGRES else 1200
 WORKER_ENV = {
-    "EMAIL_PROVIDER": "mailgun",
-    "ANYMAIL_MAILGUN_API_KEY": FakeMailgun.API_KEY,
     "SEND_BATCH_SIZE": BATCH_SIZE,
     "SEND_CLAIM_SIZE": 2 * BATCH_SIZE,  # two calls per claim: kills also land between them
     "SEND_LANES": 4,
@@ -45,10 +47,37 @@ WORKER_ENV = {
 }
 
 
-@pytest.fixture
-def mailgun():
+class KilledPostmark(FakePostmark):
+    """The fake Postmark, its mails in the shape of the other fakes' (`to`, `headers`)."""
+
+    def accept(self, message):
+        answer = super().accept(message)
+        if answer.get("ErrorCode") == 0:
+            mail = self.delivered[-1]
+            mail["to"] = parseaddr(mail["To"])[1]
+            mail["headers"] = {h["Name"]: h["Value"] for h in mail["Headers"]}
+        return answer
+
+
+def provider_env(fake):
+    if isinstance(fake, FakePostmark):
+        # The issue's own stored template, called directly (newsletter/postmark_batch.py).
+        return {
+            "EMAIL_PROVIDER": "postmark",
+            "ANYMAIL_POSTMARK_SERVER_TOKEN": POSTMARK_TOKEN,
+            "ANYMAIL_POSTMARK_API_URL": fake.url,
+        }
+    return {
+        "EMAIL_PROVIDER": "mailgun",
+        "ANYMAIL_MAILGUN_API_KEY": FakeMailgun.API_KEY,
+        "ANYMAIL_MAILGUN_API_URL": fake.url,
+    }
+
+
+@pytest.fixture(params=["mailgun", "postmark"])
+def provider(request):
     forget_send_state()
-    fake = FakeMailgun().start()
+    fake = (FakeMailgun if request.param == "mailgun" else KilledPostmark)().start()
     fake.delay = CALL_SECONDS
     yield fake
     fake.stop()
@@ -84,22 +113,22 @@ def kill_workers_mid_send(start_worker, issue, env, rng):
     return kills
 
 
-def copies_per_reader(mailgun):
+def copies_per_reader(provider):
     copies = defaultdict(list)
-    for mail in mailgun.delivered:
+    for mail in provider.delivered:
         copies[mail["to"]].append(mail)
     return copies
 
 
 def test_killing_batch_workers_at_random_points_skips_no_reader(
-    start_worker, mailgun, settings, seed
+    start_worker, provider, settings, seed
 ):
     settings.SEND_LEASE_SECONDS = WORKER_ENV["SEND_LEASE_SECONDS"]  # for the sweeps below
     settings.SEND_LANES = WORKER_ENV["SEND_LANES"]
     newsletter = make_newsletter()
     addresses = make_readers(newsletter, READERS)
     issue = make_issue(newsletter)
-    env = {**WORKER_ENV, "ANYMAIL_MAILGUN_API_URL": mailgun.url}
+    env = {**WORKER_ENV, **provider_env(provider)}
     kills = kill_workers_mid_send(start_worker, issue, env, random.Random(seed))
     context = f"seed {seed}, {kills} kills"
     assert kills >= 1, f"the send finished before any worker could be killed ({context})"
@@ -116,11 +145,13 @@ def test_killing_batch_workers_at_random_points_skips_no_reader(
     assert not rows.filter(provider_message_id="").exists(), context
 
     # Every reader got the mail, no one else did, and it went out in batch calls.
-    copies = copies_per_reader(mailgun)
+    copies = copies_per_reader(provider)
     missing = set(addresses) - set(copies)
     assert not missing, f"{len(missing)} readers never got the issue ({context})"
     assert set(copies) == set(addresses), context
-    assert max(mailgun.calls) == BATCH_SIZE, context
+    assert max(call[1] if isinstance(call, tuple) else call for call in provider.calls) == (
+        BATCH_SIZE
+    ), context
 
     # Each reader's copies carry that reader's one deterministic Message-ID.
     subscriber_ids = dict(rows.values_list("subscriber__email", "subscriber_id"))
