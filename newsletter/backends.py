@@ -252,7 +252,9 @@ def send_pipelined(connection, sender, recipient, raw):
         raise smtplib.SMTPRecipientsRefused({recipient: rcpt_reply})
     if data_reply[0] != 354:
         raise smtplib.SMTPDataError(*data_reply)
-    data = smtplib._quote_periods(raw)  # smtplib's own dot-stuffing
+    # smtplib's dot-stuffing scans the whole message; most have no line to stuff.
+    needs_stuffing = raw.startswith(b".") or b"\n." in raw
+    data = smtplib._quote_periods(raw) if needs_stuffing else raw
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
     connection.send(data + b".\r\n")

@@ -14,8 +14,11 @@ test send (no Message-ID from the ledger).
 
 import re
 import threading
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email import policy
+from email.utils import format_datetime
 from functools import lru_cache
 
 from django.core.mail.message import RFC5322_EMAIL_LINE_LENGTH_LIMIT as LINE_LIMIT
@@ -96,6 +99,12 @@ def skeleton_for(issue, reader):
         return skeleton if skeleton.pieces else None
 
 
+@lru_cache(maxsize=2)
+def date_header(second):
+    """The Date header as emails.bulk_headers writes it, made once per second."""
+    return format_datetime(datetime.fromtimestamp(second, UTC))
+
+
 @lru_cache(maxsize=64)  # the subject and the date repeat from mail to mail
 def header_bytes(name, value):
     """The header line exactly as Django stores it and the email generator writes it."""
@@ -150,13 +159,13 @@ def wire_mail(issue, reader):
     if skeleton is None:
         return None
     subject, html, text = emails.personalised_parts(issue, reader)
-    headers = emails.bulk_headers(issue, reader)
+    message_id = emails.message_id_for(issue.pk, reader.subscriber_id)
     values = {
         "Subject": subject,
         "To": emails.to_header(reader),
-        "Date": headers["Date"],
-        "Message-ID": headers["Message-ID"],
-        "List-Unsubscribe": headers["List-Unsubscribe"],
+        "Date": date_header(int(time.time())),
+        "Message-ID": message_id,
+        "List-Unsubscribe": emails.list_unsubscribe_header(reader.unsubscribe_url),
     }
     try:
         bodies = [body_bytes(text), body_bytes(html)]
@@ -178,5 +187,5 @@ def wire_mail(issue, reader):
         sender=sender,
         recipient=recipient,
         raw=b"".join(out),
-        message_id=headers["Message-ID"],
+        message_id=message_id,
     )
