@@ -525,18 +525,23 @@ def mark_sent(message_ids, transport):
     already keeps its first record.
 
     Raw SQL because the ORM's equivalent (CASE WHEN per row) spends far longer building
-    the expression than the database spends on the update. UPDATE … FROM a VALUES list
-    works on PostgreSQL and on SQLite ≥ 3.33.
+    the expression than the database spends on the update. On PostgreSQL the rows travel
+    as two arrays, so the statement's text is the same for any number of rows (psycopg
+    parses it once, not once per chunk); elsewhere as a VALUES list (SQLite ≥ 3.33).
     """
     table = Delivery._meta.db_table
-    rows = ", ".join(["(%s, %s)"] * len(message_ids))
+    if connection.vendor == "postgresql":
+        rows = "SELECT * FROM unnest(%s::bigint[], %s::text[])"
+        params = [list(message_ids), list(message_ids.values())]
+    else:
+        rows = "VALUES " + ", ".join(["(%s, %s)"] * len(message_ids))
+        params = [value for pair in message_ids.items() for value in pair]
     sql = (
-        f"WITH sent (delivery_id, message_id) AS (VALUES {rows}) "  # noqa: S608
+        f"WITH sent (delivery_id, message_id) AS ({rows}) "  # noqa: S608
         f"UPDATE {table} SET status = %s, sent_at = %s, provider_message_id = sent.message_id, "
         "provider = %s, error = '', next_attempt_at = NULL "
         f"FROM sent WHERE {table}.id = sent.delivery_id AND {table}.status <> %s"
     )
-    params = [value for pair in message_ids.items() for value in pair]
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     params += [Delivery.Status.SENT, now, transport, Delivery.Status.SENT]
     with connection.cursor() as cursor:
