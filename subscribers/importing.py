@@ -10,13 +10,16 @@ consent evidence of every imported subscription.
 import csv
 import json
 import re
+import threading
 from collections.abc import Callable, Iterable
+from contextlib import closing
 from dataclasses import dataclass, field
 from itertools import islice
+from queue import Full, Queue
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from subscribers import import_copy
@@ -176,35 +179,99 @@ def import_subscribers(
     for _row in islice(reader, report.rows):
         pass  # done before the interruption
     declaration = opted_in_declaration.strip()
-    rows = _parsed_rows(reader, mapping, report, on_reject)
-    while chunk := list(islice(rows, chunk_size)):
-        with transaction.atomic():
-            new_ids = _import_chunk(newsletter, chunk, declaration, report)
-            if on_chunk:
-                on_chunk(report, new_ids)
-        if on_progress:
-            on_progress(report)
+    parsed = _parsed_chunks(reader, mapping, chunk_size)
+    # closing(): on an error the reading thread stops at once, not when collected.
+    with closing(_read_ahead(parsed, language=translation.get_language())) as chunks:
+        for chunk in chunks:
+            report.rows += chunk.rows_read
+            for rejection in chunk.rejections:
+                report.reject(rejection)
+                if on_reject:
+                    on_reject(rejection)
+            with transaction.atomic():
+                new_ids = _import_chunk(newsletter, chunk.valid, declaration, report)
+                if on_chunk:
+                    on_chunk(report, new_ids)
+            if on_progress:
+                on_progress(report)
     return report
 
 
-def _parsed_rows(reader, mapping, report, on_reject):
-    """Yield (email, name, custom_fields) per valid row; record the others as rejected."""
+@dataclass
+class ParsedChunk:
+    valid: list  # (email, name, custom_fields) per valid row
+    rejections: list
+    rows_read: int
+
+
+def _parsed_chunks(reader, mapping, chunk_size):
+    """Chunks of up to chunk_size valid rows (and at most twice as many rows in all)."""
     clean_address = AddressCleaner()
+    chunk = ParsedChunk([], [], 0)
     for row in reader:
-        report.rows += 1
+        chunk.rows_read += 1
         raw = (row.get(mapping.email) or "").strip()
         try:
             if None in row:  # csv puts extra cells under the key None
                 raise ValidationError(_("The row has more cells than the header."))
             email = clean_address(raw)
         except ValidationError as exc:
-            rejection = Rejection(reader.line_num, raw, " ".join(exc.messages))
-            report.reject(rejection)
-            if on_reject:
-                on_reject(rejection)
-            continue
-        custom = {key: row.get(column) or "" for key, column in mapping.custom.items()}
-        yield email, _name(row, mapping), custom
+            chunk.rejections.append(Rejection(reader.line_num, raw, " ".join(exc.messages)))
+        else:
+            custom = {key: row.get(column) or "" for key, column in mapping.custom.items()}
+            chunk.valid.append((email, _name(row, mapping), custom))
+        if len(chunk.valid) == chunk_size or chunk.rows_read == 2 * chunk_size:
+            yield chunk
+            chunk = ParsedChunk([], [], 0)
+    if chunk.rows_read:
+        yield chunk
+
+
+_DONE = object()
+
+
+def _read_ahead(items, *, language):
+    """Iterate over `items` from a second thread that stays one item ahead.
+
+    Reading and validating the next chunk then overlaps with writing this one: the
+    database call releases the GIL while it waits. The thread sees the same language
+    for its messages, and stops when the caller stops early (an error, say).
+    """
+    queue = Queue(maxsize=1)
+    stop = threading.Event()
+
+    def hand_over(entry):
+        while not stop.is_set():
+            try:
+                queue.put(entry, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce():
+        with translation.override(language):
+            try:
+                for item in items:
+                    if not hand_over((item, None)):
+                        return
+                hand_over((_DONE, None))
+            except BaseException as exc:  # handed to the caller, raised there
+                hand_over((_DONE, exc))
+
+    thread = threading.Thread(target=produce, name="csv-import-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = queue.get()
+            if error is not None:
+                raise error
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _name(row, mapping):

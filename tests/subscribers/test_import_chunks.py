@@ -1,6 +1,9 @@
 """The chunk writer (COPY on PostgreSQL, the ORM on SQLite) keeps the import's rules."""
 
+import threading
+
 import pytest
+from django.utils import translation
 
 from subscribers.importing import ColumnMapping, import_subscribers
 from subscribers.models import Event, Subscriber, Subscription, Suppression
@@ -70,3 +73,38 @@ def test_a_failing_chunk_leaves_nothing_of_itself(newsletter):
         "b@example.org",
     ]
     assert Subscription.objects.count() == Event.objects.count() == 2
+
+
+def reader_threads():
+    return [thread for thread in threading.enumerate() if thread.name == "csv-import-reader"]
+
+
+def test_a_file_that_breaks_midway_keeps_the_chunks_before_and_raises(newsletter):
+    def lines():
+        yield "email"
+        yield from ("a@example.org", "b@example.org", "c@example.org")
+        raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
+
+    with pytest.raises(UnicodeDecodeError):
+        import_subscribers(newsletter=newsletter, lines=lines(), chunk_size=2)
+    assert Subscription.objects.count() == 2
+    assert not reader_threads()
+
+
+def test_a_failing_write_stops_the_reading_thread(newsletter):
+    def fails(report, ids):
+        raise RuntimeError("disk full")
+
+    rows = ["email"] + [f"p{n}@example.org" for n in range(50)]
+    with pytest.raises(RuntimeError):
+        import_subscribers(newsletter=newsletter, lines=rows, chunk_size=2, on_chunk=fails)
+    assert not reader_threads()
+
+
+def test_reasons_are_in_the_language_of_the_caller(newsletter):
+    rejections = []
+    with translation.override("de"):
+        import_subscribers(
+            newsletter=newsletter, lines=["email", "kaputt"], on_reject=rejections.append
+        )
+    assert [r.reason for r in rejections] == ["Geben Sie eine gültige E-Mail-Adresse ein."]
