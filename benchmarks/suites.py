@@ -40,6 +40,8 @@ FULL = Sizes(
     scale=1_000_000,
     signups=200,
     imports=[100_000, 1_000_000],
+    scale_runs=3,
+    latency_runs=3,
 )
 SMOKE = Sizes(
     smtp=[300],
