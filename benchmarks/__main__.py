@@ -79,6 +79,11 @@ def main(argv=None):
         # Written after every measurement, so an interrupted run keeps what it measured.
         report.write(context, _meta(args, sizes, machine, started), out_dir, charts_dir)
     print(f"benchmarks: wrote {out_dir / 'BENCHMARKS.md'}", flush=True)
+    failed = {key: why for key, why in context.not_run.items() if why.startswith("failed")}
+    if args.smoke and failed:
+        # CI runs the smoke to keep the harness from rotting: a broken measurement fails it.
+        print(f"benchmarks: failed measurements: {', '.join(failed)}", flush=True)
+        return 1
     return 0
 
 
