@@ -20,8 +20,16 @@ ROWS = "import_rows"  # temporary: private to this database session
 COPY_COLUMNS = "position, email, email_hash, name, custom_fields, subscriber_token, token"
 
 
+def copy_rows(rows):
+    """{email: (name, custom_fields)} as COPY rows: the columns of COPY_COLUMNS."""
+    return [
+        (position, email, email_hash(email), name, json.dumps(custom), new_token(), new_token())
+        for position, (email, (name, custom)) in enumerate(rows.items())
+    ]
+
+
 def write_chunk(newsletter, rows, declaration):
-    """Write {email: (name, custom_fields)}; returns (suppressed count, new subscriber ids)."""
+    """Write the copy_rows() of a chunk; returns (suppressed count, new subscriber ids)."""
     with connection.cursor() as cursor:
         _fill_rows_table(cursor, rows)
         cursor.execute(
@@ -45,9 +53,7 @@ def _fill_rows_table(cursor, rows):
     )
     cursor.execute(f"DELETE FROM {ROWS}")  # noqa: S608 - constant table name
     with cursor.cursor.copy(f"COPY {ROWS} ({COPY_COLUMNS}) FROM STDIN") as copy:
-        for position, (email, (name, custom)) in enumerate(rows.items()):
-            custom_json = json.dumps(custom) if custom else "{}"
-            row = (position, email, email_hash(email), name, custom_json, new_token(), new_token())
+        for row in rows:
             copy.write_row(row)
 
 

@@ -179,7 +179,9 @@ def import_subscribers(
     for _row in islice(reader, report.rows):
         pass  # done before the interruption
     declaration = opted_in_declaration.strip()
-    parsed = _parsed_chunks(reader, mapping, chunk_size)
+    # The COPY rows (hashes, tokens) are made in the reading thread too.
+    copy_rows = import_copy.copy_rows if connection.vendor == "postgresql" else None
+    parsed = _parsed_chunks(reader, mapping, chunk_size, copy_rows)
     # closing(): on an error the reading thread stops at once, not when collected.
     with closing(_read_ahead(parsed, language=translation.get_language())) as chunks:
         for chunk in chunks:
@@ -189,7 +191,7 @@ def import_subscribers(
                 if on_reject:
                     on_reject(rejection)
             with transaction.atomic():
-                new_ids = _import_chunk(newsletter, chunk.valid, declaration, report)
+                new_ids = _import_chunk(newsletter, chunk, declaration, report)
                 if on_chunk:
                     on_chunk(report, new_ids)
             if on_progress:
@@ -199,15 +201,27 @@ def import_subscribers(
 
 @dataclass
 class ParsedChunk:
-    valid: list  # (email, name, custom_fields) per valid row
-    rejections: list
-    rows_read: int
+    rows: dict = field(default_factory=dict)  # email -> (name, custom_fields), first row wins
+    duplicates: int = 0  # later rows with an address already in the chunk
+    rejections: list = field(default_factory=list)
+    rows_read: int = 0
+    copy_rows: list | None = None  # the rows as the PostgreSQL writer sends them
+
+    @property
+    def valid(self):
+        return len(self.rows) + self.duplicates
+
+    def add(self, email, name, custom):
+        if email in self.rows:  # the same address twice in the file: the first row wins
+            self.duplicates += 1
+        else:
+            self.rows[email] = (name, custom)
 
 
-def _parsed_chunks(reader, mapping, chunk_size):
+def _parsed_chunks(reader, mapping, chunk_size, copy_rows=None):
     """Chunks of up to chunk_size valid rows (and at most twice as many rows in all)."""
     clean_address = AddressCleaner()
-    chunk = ParsedChunk([], [], 0)
+    chunk = ParsedChunk()
     for row in reader:
         chunk.rows_read += 1
         raw = (row.get(mapping.email) or "").strip()
@@ -219,12 +233,18 @@ def _parsed_chunks(reader, mapping, chunk_size):
             chunk.rejections.append(Rejection(reader.line_num, raw, " ".join(exc.messages)))
         else:
             custom = {key: row.get(column) or "" for key, column in mapping.custom.items()}
-            chunk.valid.append((email, _name(row, mapping), custom))
-        if len(chunk.valid) == chunk_size or chunk.rows_read == 2 * chunk_size:
-            yield chunk
-            chunk = ParsedChunk([], [], 0)
+            chunk.add(email, _name(row, mapping), custom)
+        if chunk.valid == chunk_size or chunk.rows_read == 2 * chunk_size:
+            yield _finished(chunk, copy_rows)
+            chunk = ParsedChunk()
     if chunk.rows_read:
-        yield chunk
+        yield _finished(chunk, copy_rows)
+
+
+def _finished(chunk, copy_rows):
+    if copy_rows:
+        chunk.copy_rows = copy_rows(chunk.rows)
+    return chunk
 
 
 _DONE = object()
@@ -281,18 +301,12 @@ def _name(row, mapping):
 
 def _import_chunk(newsletter, chunk, declaration, report):
     """Create what is new in one chunk; returns the ids of newly subscribed people."""
-    rows = {}
-    for email, name, custom in chunk:
-        if email in rows:  # the same address twice in the file: the first row wins
-            report.unchanged += 1
-            continue
-        rows[email] = (name, custom)
-    if connection.vendor == "postgresql":
-        suppressed, new_ids = import_copy.write_chunk(newsletter, rows, declaration)
+    if chunk.copy_rows is not None:
+        suppressed, new_ids = import_copy.write_chunk(newsletter, chunk.copy_rows, declaration)
     else:
-        suppressed, new_ids = _write_chunk(newsletter, rows, declaration)
+        suppressed, new_ids = _write_chunk(newsletter, chunk.rows, declaration)
     report.suppressed += suppressed
-    report.unchanged += len(rows) - suppressed - len(new_ids)
+    report.unchanged += chunk.duplicates + len(chunk.rows) - suppressed - len(new_ids)
     report.created += len(new_ids)
     return new_ids
 
