@@ -14,11 +14,11 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/9
 $(BIN)/.installed: requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip uv
-	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -r requirements.lock
 	touch $@
 
 $(BIN)/.installed-dev: $(BIN)/.installed requirements-dev.lock
-	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements-dev.lock
+	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -r requirements-dev.lock
 	scripts/install-test-tools.sh
 	touch $@
 
