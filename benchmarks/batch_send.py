@@ -1,4 +1,8 @@
-"""Rundbrief's send through a provider batch API: anymail → the fake Postmark on loopback.
+"""Rundbrief's send through a provider batch API: the fake Postmark on loopback.
+
+Two ways, as the site chooses (SEND_ESP_STORE_TEMPLATES): the issue stored as a Postmark
+template of its own and each batch sent straight to batchWithTemplates, or the
+pass-through template through anymail's Postmark backend.
 
 The clock stops when the engine marks the issue sent, i.e. every recipient is accepted by
 the provider and recorded in the ledger.
@@ -50,16 +54,17 @@ def fake_class():
     return CountingPostmark, TOKEN
 
 
-def provider_env(fake, token):
+def provider_env(fake, token, stored_templates=True):
     return {
         "EMAIL_PROVIDER": "postmark",
         "ANYMAIL_POSTMARK_SERVER_TOKEN": token,
         "ANYMAIL_POSTMARK_API_URL": fake.url,
         "SEND_ESP_TEMPLATE": "rundbrief-passthrough",
+        "SEND_ESP_STORE_TEMPLATES": "1" if stored_templates else "0",
     }
 
 
-def run_once(env, newsletter, count, run, *, query_log=None, timeout=7200):
+def run_once(env, newsletter, count, run, *, query_log=None, timeout=7200, stored_templates=True):
     """One send of a fresh issue through the batch API; figures measured at the fake."""
     sending = engine()
     fake_type, token = fake_class()
@@ -67,7 +72,7 @@ def run_once(env, newsletter, count, run, *, query_log=None, timeout=7200):
     environment.flush_redis()
     issue = new_issue(newsletter, run)
     fake = fake_type().start()
-    extra = provider_env(fake, token)
+    extra = provider_env(fake, token, stored_templates)
     if query_log:
         Path(query_log).unlink(missing_ok=True)
         extra["BENCH_QUERY_LOG"] = str(query_log)

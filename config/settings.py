@@ -222,6 +222,8 @@ SEND_RATE_PER_DOMAIN = env_str("SEND_RATE_PER_DOMAIN")  # "gmail.com=20,outlook.
 SEND_WARMUP_START = env_str("SEND_WARMUP_START")  # YYYY-MM-DD: first day of the warm-up
 SEND_WARMUP_DAILY = env_str("SEND_WARMUP_DAILY")  # "50,100,500,1000": mails per day 1, 2, …
 SEND_ESP_TEMPLATE = env_str("SEND_ESP_TEMPLATE")  # pass-through template (Postmark batch)
+# Postmark: store each issue as a template of its own (0: always the pass-through template).
+SEND_ESP_STORE_TEMPLATES = env_bool("SEND_ESP_STORE_TEMPLATES", True)
 SEND_ESP_MESSAGE_STREAM = env_str("SEND_ESP_MESSAGE_STREAM")  # Postmark broadcast stream
 
 

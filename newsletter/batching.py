@@ -211,6 +211,8 @@ def plan_for(issue):
         return pass_through_plan(found, size)
     if not found.stored_template:
         return Plan(found, size, form)
+    if not settings.SEND_ESP_STORE_TEMPLATES:  # the site keeps templates out of its account
+        return pass_through_plan(found, size)
     alias = esp_templates.alias_for(issue, form)
     if esp_templates.is_refused(alias):
         return pass_through_plan(found, size)

@@ -321,3 +321,19 @@ def test_a_network_error_retries_the_batch(postmark, settings):
 def _stored(issue):
     plan = batching.plan_for(issue)
     return plan.template, plan.form
+
+
+def test_with_stored_templates_off_it_sends_through_the_pass_through_template(postmark, settings):
+    settings.SEND_ESP_STORE_TEMPLATES = False
+    newsletter = make_newsletter()
+    make_readers(newsletter, 3)
+    issue = make_issue(newsletter)
+    sending.start_send(issue=issue)
+    drain(issue)
+    assert postmark.calls == [("/email/batchWithTemplates", 3)]
+    assert not any(name.startswith("rundbrief-issue-") for name in postmark.templates)
+    (message,) = postmark.to("reader1@example.com")
+    assert message["TemplateAlias"] == "rundbrief-passthrough"
+    assert (message["Subject"], message["HtmlBody"], message["TextBody"]) == expected_parts(
+        issue, "reader1@example.com"
+    )
