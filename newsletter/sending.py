@@ -11,6 +11,7 @@ How a send runs (see docs/sending.md for the guarantees):
 4. When no unfinished row is left, the issue becomes `sent`.
 """
 
+import json
 import logging
 import random
 import time
@@ -29,7 +30,7 @@ from django.utils.translation import gettext as _
 from newsletter import backends, batching, emails, wire
 from newsletter.models import Delivery, Issue
 from newsletter.ratelimit import CircuitBreaker, RateLimited, acquire
-from subscribers.models import Subscription, Suppression
+from subscribers.models import Subscriber, Subscription, Suppression
 from subscribers.suppression import email_hash
 
 logger = logging.getLogger(__name__)
@@ -249,10 +250,10 @@ def lane_step(issue_id):
         if not breaker.take_probe():
             return StepResult(keep_going=False, wake_in=2.0)
         size = 1
-    ids = claim_batch(issue_id=issue_id, size=size)
-    if not ids:
+    claimed = claim_readers(issue, size)
+    if not claimed:
         return finish_or_wait(issue_id)
-    result = send_claimed(issue=issue, ids=ids, breaker=breaker)
+    result = send_claimed(issue=issue, claimed=claimed, breaker=breaker)
     if state == breaker.HALF_OPEN and breaker.state() == breaker.CLOSED:
         ensure_lanes(issue_id=issue_id)  # the provider answers again: full speed
     return result
@@ -291,6 +292,62 @@ def claim_batch(*, issue_id, size):
             status=Delivery.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
         )
     return ids
+
+
+def claim_readers(issue, size):
+    """Claim up to `size` due rows and load their readers: load_readers' rows.
+
+    On PostgreSQL one statement claims and joins (SKIP LOCKED, as claim_batch), instead of
+    five round trips with the claimed ids sent back and forth."""
+    if connection.vendor != "postgresql":
+        ids = claim_batch(issue_id=issue.pk, size=size)
+        return load_readers(issue, ids) if ids else []
+    now = timezone.now()
+    lease_expired = now - timedelta(seconds=settings.SEND_LEASE_SECONDS)
+    status = Delivery.Status
+    with connection.cursor() as cursor:
+        cursor.execute(
+            CLAIM_AND_LOAD,
+            {
+                "issue": issue.pk,
+                "newsletter": issue.newsletter_id,
+                "now": now,
+                "lease_expired": lease_expired,
+                "size": size,
+                "queued": status.QUEUED,
+                "retrying": status.RETRYING,
+                "sending": status.SENDING,
+            },
+        )
+        rows = cursor.fetchall()
+    return readers_from_rows(rows)
+
+
+# Table names from the models, values as parameters.
+CLAIM_AND_LOAD = f"""
+WITH picked AS (
+    SELECT id FROM {Delivery._meta.db_table}
+    WHERE issue_id = %(issue)s AND (
+        status = %(queued)s
+        OR (status = %(retrying)s AND next_attempt_at <= %(now)s)
+        OR (status = %(sending)s AND claimed_at < %(lease_expired)s))
+    ORDER BY id LIMIT %(size)s
+    FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE {Delivery._meta.db_table} AS delivery
+    SET status = %(sending)s, claimed_at = %(now)s, attempts = delivery.attempts + 1
+    FROM picked WHERE delivery.id = picked.id
+    RETURNING delivery.id, delivery.subscriber_id
+)
+SELECT claimed.id, subscriber.id, subscriber.email, subscriber.name,
+       subscriber.custom_fields::text, subscriber.token, subscription.status, subscription.token
+FROM claimed
+JOIN {Subscriber._meta.db_table} AS subscriber ON subscriber.id = claimed.subscriber_id
+LEFT JOIN {Subscription._meta.db_table} AS subscription
+    ON subscription.subscriber_id = claimed.subscriber_id
+    AND subscription.newsletter_id = %(newsletter)s
+ORDER BY claimed.id
+"""  # noqa: S608
 
 
 def finish_or_wait(issue_id):
@@ -360,14 +417,23 @@ def load_readers(issue, ids):
             newsletter_id=issue.newsletter_id, subscriber_id__in=[row[1] for row in rows]
         ).values_list("subscriber_id", "status", "token")
     }
+    return readers_from_rows([(*row, *subscriptions.get(row[1], (None, None))) for row in rows])
+
+
+def readers_from_rows(rows):
+    """load_readers' answer from (delivery id, subscriber id, email, name, custom fields,
+    subscriber token, subscription status, subscription token) rows."""
     suppressed = suppressed_hashes(row[2] for row in rows)
     result = []
-    for delivery_id, subscriber_id, email, name, custom_fields, subscriber_token in rows:
-        status, subscription_token = subscriptions.get(subscriber_id, (None, None))
+    for row in rows:
+        delivery_id, subscriber_id, email, name, custom_fields, subscriber_token = row[:6]
+        status, subscription_token = row[6:]
         reason = skip_reason(status, email_hash(email) in suppressed)
         if reason:
             result.append((delivery_id, None, reason))
             continue
+        if isinstance(custom_fields, str):  # JSON as text from the raw claim
+            custom_fields = json.loads(custom_fields)
         reader = emails.reader_from_row(
             delivery_id=delivery_id,
             subscriber_id=subscriber_id,
@@ -417,12 +483,13 @@ def refused_now(issue, readers):
     return refused
 
 
-def send_claimed(*, issue, ids, breaker):
-    """Send the claimed rows chunk by chunk; stop early on pause, cancel or outage."""
+def send_claimed(*, issue, claimed, breaker):
+    """Send the claimed rows (claim_readers' answer) chunk by chunk; stop early on pause,
+    cancel or outage."""
     watch = IssueWatch(issue.pk, breaker)
     transport = backends.transport_name()
     pending = deque()
-    for delivery_id, reader, reason in load_readers(issue, ids):
+    for delivery_id, reader, reason in claimed:
         if reader is None:
             record_skip(delivery_id, reason)
         else:

@@ -193,7 +193,9 @@ def test_a_worker_hands_back_its_claim_when_the_issue_is_paused_mid_batch(
     monkeypatch.setattr(sending, "STATUS_CHECK_SECONDS", 0)
     ids = sending.claim_batch(issue_id=issue.pk, size=6)
     Issue.objects.filter(pk=issue.pk).update(status=Issue.Status.PAUSED)
-    sending.send_claimed(issue=issue, ids=ids, breaker=CircuitBreaker("smtp"))
+    sending.send_claimed(
+        issue=issue, claimed=sending.load_readers(issue, ids), breaker=CircuitBreaker("smtp")
+    )
     assert smtp_server.received == []
     assert set(statuses(issue).values()) == {"queued"}
     assert set(Delivery.objects.values_list("attempts", flat=True)) == {0}
