@@ -224,6 +224,39 @@ def test_a_row_stuck_in_sending_past_its_lease_is_claimed_again(newsletter, sett
     assert sending.claim_batch(issue_id=issue.pk, size=5) == first
 
 
+def claimed_ids(issue, size):
+    return [delivery_id for delivery_id, _, _ in sending.claim_readers(issue, size)]
+
+
+def test_claim_readers_takes_due_rows_once_and_loads_who_may_get_mail(newsletter, settings):
+    # On PostgreSQL one statement claims and loads; elsewhere claim_batch + load_readers.
+    settings.SEND_LEASE_SECONDS = 60
+    make_readers(newsletter, 4)
+    issue = make_issue(newsletter)
+    sending.start_send(issue=issue)
+    ids = list(Delivery.objects.order_by("id").values_list("id", flat=True))
+    Subscription.objects.filter(subscriber__email="reader3@example.com").update(
+        status=Subscription.Status.UNSUBSCRIBED
+    )
+    Delivery.objects.filter(id=ids[1]).update(
+        status="retrying", next_attempt_at=timezone.now() + timedelta(minutes=5)
+    )
+    claimed = sending.claim_readers(issue, 10)
+    assert [row[0] for row in claimed] == [ids[0], ids[2], ids[3]]  # the retry is not due
+    reader = claimed[0][1]
+    assert (reader.email, reader.name) == ("reader0@example.com", "Reader 0")
+    assert reader.unsubscribe_url.endswith(
+        f"/u/{Subscription.objects.get(subscriber__email='reader0@example.com').token}/"
+    )
+    assert claimed[2][1] is None and "unsubscribed" in claimed[2][2]
+    assert set(
+        Delivery.objects.filter(id__in=[ids[0], ids[2], ids[3]]).values_list("status", "attempts")
+    ) == {("sending", 1)}
+    assert claimed_ids(issue, 10) == []  # claimed rows are not claimed twice
+    Delivery.objects.filter(id=ids[0]).update(claimed_at=timezone.now() - timedelta(minutes=2))
+    assert claimed_ids(issue, 10) == [ids[0]]  # past its lease
+
+
 def test_the_sweeper_resets_stuck_rows(newsletter, settings):
     make_readers(newsletter, 1)
     issue = make_issue(newsletter)
