@@ -377,3 +377,21 @@ def test_smtp_outcomes_are_recorded_once_per_round_of_connections(
         assert delivery.status == Delivery.Status.SENT and delivery.provider == "smtp"
         expected = emails.message_id_for(issue.pk, delivery.subscriber_id)
         assert delivery.provider_message_id == expected
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="planner statistics: PostgreSQL")
+def test_a_large_snapshot_refreshes_the_planner_statistics(newsletter, monkeypatch):
+    def planner_rows():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT reltuples FROM pg_class WHERE relname = %s", [Delivery._meta.db_table]
+            )
+            return cursor.fetchone()[0]
+
+    make_readers(newsletter, 30)
+    monkeypatch.setattr(sending, "ANALYZE_AFTER_ROWS", 31)
+    sending.start_send(issue=make_issue(newsletter, slug="small"))
+    assert planner_rows() != 30  # below the threshold: left to autovacuum
+    monkeypatch.setattr(sending, "ANALYZE_AFTER_ROWS", 30)
+    sending.start_send(issue=make_issue(newsletter, slug="large"))
+    assert planner_rows() == 60
