@@ -8,7 +8,7 @@ import time
 from benchmarks import batch_send, data, smtp_send, web
 from benchmarks.environment import BASE_DIR, WORK_DIR
 from benchmarks.procs import Service, TreeSampler
-from benchmarks.stats import percentile, summary
+from benchmarks.stats import percentile, queries_text, summary
 from benchmarks.suites import figures
 from benchmarks.timing_sink import RecordingSink
 from benchmarks.workers import NotRun, Worker, engine
@@ -267,7 +267,7 @@ def scale(context):
         **result,
         "readers": count,
         "seed_seconds": seed_seconds,
-        "queries_per_batch": _queries_text(queries),
+        "queries_per_batch": queries_text(queries),
         "queries_per_batch_all": queries,
         "rss_samples": runs[-1]["rss_samples"],
         "description": f"{context.sizes.scale_runs} run(s): seeding {count:,} readers took "
@@ -276,15 +276,3 @@ def scale(context):
         "in one INSERT … SELECT. Queries per batch are counted per `newsletter.send_batch` "
         "task in the workers (benchmarks/celery_app.py).",
     }
-
-
-def _queries_text(queries):
-    full = [value for value in queries if value > 5]  # the last steps only find nothing left
-    if not full:
-        return "not measured"
-    tenth = max(1, len(full) // 10)
-    first, last = sorted(full[:tenth]), sorted(full[-tenth:])
-    return (
-        f"{len(full)} batches; median of the first tenth {first[len(first) // 2]}, "
-        f"of the last tenth {last[len(last) // 2]}; min {min(full)}, max {max(full)}"
-    )

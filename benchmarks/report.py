@@ -5,6 +5,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from benchmarks import svg
+from benchmarks.stats import queries_text
 
 FINDINGS = Path(__file__).resolve().parent / "findings.md"
 
@@ -288,7 +289,8 @@ def _scale_section(context, charts):
         f"| worker peak RSS, largest process (target < 150 MB) "
         f"| {fmt(scale['peak_rss_process_mib'], 0, ' MiB')} |",
         f"| worker peak RSS, all processes | {fmt(scale['peak_rss_total_mib'], 0, ' MiB')} |",
-        f"| SQL queries per batch (min – max over batches) | {scale['queries_per_batch']} |",
+        f"| SQL queries per batch (min – max over batches) "
+        f"| {queries_text(scale.get('queries_per_batch_all') or [])} |",
         "",
         scale.get("description", ""),
     ]

@@ -29,3 +29,18 @@ def ratio(numerator, denominator):
     if not numerator or not denominator:
         return None
     return numerator / denominator
+
+
+def queries_text(queries):
+    """SQL queries per send_batch task, first tenth against last tenth. Tasks with no
+    query left out: a lane's last step can end before it touches the database."""
+    counted = [value for value in queries if value > 0]
+    if not counted:
+        return "not measured"
+    tenth = max(1, len(counted) // 10)
+    first, last = sorted(counted[:tenth]), sorted(counted[-tenth:])
+    return (
+        f"{len(counted)} batch tasks; median of the first tenth {first[len(first) // 2]}, "
+        f"of the last tenth {last[len(last) // 2]}; min {min(counted)}, max {max(counted)} "
+        "(the larger counts are a lane's last step, which marks the issue sent)"
+    )
