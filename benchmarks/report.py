@@ -144,8 +144,8 @@ def _markdown(context, meta, charts):
         f"took {meta['wall_minutes']:.1f} minutes.",
         "",
         "Every figure is the **median of the runs, with min – max** in brackets. "
-        "The machine was shared with other work while these figures were taken, so absolute "
-        "numbers drift; the **ratios**, measured side by side in the same run, are what count.",
+        "Absolute numbers drift between runs on a virtual machine (see `other_work` below); "
+        "the **ratios**, measured side by side in the same run, are what count.",
         "",
         "## Machine",
         "",

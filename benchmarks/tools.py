@@ -109,7 +109,8 @@ def machine():
         "postfix (smtp-sink, smtp-source)": _debian_version("postfix"),
         "wrk": _debian_version("wrk"),
         "load_average_at_start": [round(value, 2) for value in os.getloadavg()],
-        "shared": "yes: other helpers ran test suites on the same 2 cores during the run",
+        # What else ran on the machine: the person running the benchmark says (env).
+        "other_work": os.environ.get("BENCH_OTHER_WORK", "not recorded"),
     }
 
 
