@@ -44,7 +44,10 @@ def test_workers_send_an_issue_in_batch_calls(start_worker, mailgun):
         message="the issue to be sent",
     )
     assert sorted(mail["to"] for mail in mailgun.delivered) == sorted(addresses)
-    assert sorted(mailgun.calls) == [30, 50, 50, 50, 50]  # five calls for 230 readers
+    # Batch calls of at most 50. Lanes that claim at the same moment share the rows left
+    # (SKIP LOCKED), so the last rows may come in two smaller calls instead of one.
+    assert sum(mailgun.calls) == 230 and max(mailgun.calls) == 50
+    assert 5 <= len(mailgun.calls) <= 8
     assert Delivery.objects.filter(issue=issue, status="sent").count() == 230
     (mail,) = mailgun.to("reader7@example.com")
     assert mail["subject"] == "Hello Reader 7"
