@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "anymail",
     "newsletter",
     "subscribers",
+    "staff",
 ]
 
 MIDDLEWARE = [
