@@ -9,6 +9,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from subscribers.validation import validate_single_line
+
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #1a73e8."))
 # Newsletter slugs share the URL root with the site's own paths; issue slugs share a
 # newsletter's root with its signup page and feeds (see briefs/interfaces.md).
@@ -65,13 +67,16 @@ class Newsletter(models.Model):
         ENGLISH = "en", _("English")
         GERMAN = "de", _("German")
 
-    name = models.CharField(_("name"), max_length=200)
+    # The name, the sender name and the subjects go into mail headers: one line each.
+    name = models.CharField(_("name"), max_length=200, validators=[validate_single_line])
     slug = models.SlugField(_("slug"), max_length=100, unique=True)
     description = models.TextField(_("description"), blank=True)
     language = models.CharField(
         _("language"), max_length=5, choices=Language.choices, default=Language.ENGLISH
     )
-    from_name = models.CharField(_("sender name"), max_length=200)
+    from_name = models.CharField(
+        _("sender name"), max_length=200, validators=[validate_single_line]
+    )
     from_email = models.EmailField(_("sender address"))
     reply_to = models.EmailField(
         _("reply-to"), blank=True, help_text=_("Replies from readers go here.")
@@ -90,7 +95,9 @@ class Newsletter(models.Model):
     # Bumped whenever consent_text changes, so consent evidence names the exact wording.
     consent_version = models.PositiveIntegerField(_("consent text version"), default=1)
     welcome_enabled = models.BooleanField(_("send a welcome mail"), default=False)
-    welcome_subject = models.CharField(_("welcome subject"), max_length=200, blank=True)
+    welcome_subject = models.CharField(
+        _("welcome subject"), max_length=200, blank=True, validators=[validate_single_line]
+    )
     welcome_body = models.TextField(_("welcome body (Markdown)"), blank=True)
     archive_public = models.BooleanField(_("public archive"), default=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
@@ -159,9 +166,13 @@ class Issue(models.Model):
     newsletter = models.ForeignKey(
         Newsletter, on_delete=models.PROTECT, related_name="issues", verbose_name=_("newsletter")
     )
-    subject = models.CharField(_("subject"), max_length=200)
+    subject = models.CharField(_("subject"), max_length=200, validators=[validate_single_line])
     preview_text = models.CharField(
-        _("preview text"), max_length=200, blank=True, help_text=_("Shown in the inbox.")
+        _("preview text"),
+        max_length=200,
+        blank=True,
+        help_text=_("Shown in the inbox."),
+        validators=[validate_single_line],
     )
     slug = models.SlugField(_("slug"), max_length=200)
     body_markdown = models.TextField(_("body (Markdown)"), blank=True)

@@ -3,8 +3,8 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from newsletter.models import Newsletter
-from subscribers.tokens import form_started_stamp, seconds_since_form_started
-from subscribers.validation import clean_address
+from subscribers.tokens import form_started_stamp, read_form_stamp, spend_form_stamp
+from subscribers.validation import clean_address, clean_name
 
 
 class AddressField(forms.CharField):
@@ -21,16 +21,26 @@ class AddressField(forms.CharField):
         return clean_address(super().clean(value))
 
 
+class NameField(forms.CharField):
+    """A person's name as subscribers.validation.clean_name judges it: one line, not cut."""
+
+    # No max_length (and so no maxlength attribute, with which a browser cuts a pasted
+    # name silently): clean_name refuses a long name with a message instead.
+    widget = forms.TextInput(attrs={"autocomplete": "name"})
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        return clean_name(super().clean(value))
+
+
 class SignupForm(forms.Form):
     """Email, optional name and the newsletter's consent text, plus two bot traps."""
 
     email = AddressField()
-    name = forms.CharField(
-        label=_("Name (optional)"),
-        max_length=200,
-        required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "name"}),
-    )
+    name = NameField(label=_("Name (optional)"))
     consent = forms.BooleanField(
         required=True, error_messages={"required": _("Please tick the box to agree.")}
     )
@@ -55,16 +65,28 @@ class SignupForm(forms.Form):
         if cleaned.get("website"):
             self.is_bot = True
         if self.check_fill_time:
-            elapsed = seconds_since_form_started(cleaned.get("started"))
-            if elapsed is None or elapsed < settings.SIGNUP_MIN_FILL_SECONDS:
-                # A fresh stamp, so a person who was just quick can simply send again.
-                self.data = self.data.copy()
-                self.data["started"] = form_started_stamp()
-                raise forms.ValidationError(
-                    _("That was very quick. Please check your details and send the form again."),
-                    code="too_fast",
-                )
+            self._check_time_stamp(read_form_stamp(cleaned.get("started")))
         return cleaned
+
+    def _check_time_stamp(self, stamp):
+        """Too quick: the form again. Too old or used before: a bot, answered as everyone.
+
+        The stamp is only spent by a form that is otherwise valid, so a person who
+        corrects a mistake sends the same stamp again without losing the signup.
+        """
+        if stamp is None or stamp.age < settings.SIGNUP_MIN_FILL_SECONDS:
+            # A fresh stamp, so a person who was just quick can simply send again.
+            self.data = self.data.copy()
+            self.data["started"] = form_started_stamp()
+            raise forms.ValidationError(
+                _("That was very quick. Please check your details and send the form again."),
+                code="too_fast",
+            )
+        max_age = settings.SIGNUP_FORM_MAX_AGE_HOURS * 3600
+        if stamp.age > max_age:
+            self.is_bot = True
+        elif not self.errors and not self.is_bot:
+            self.is_bot = not spend_form_stamp(stamp, max_age=max_age)
 
 
 class ResendForm(forms.Form):
@@ -78,12 +100,7 @@ class ResendForm(forms.Form):
 
 
 class PreferencesForm(forms.Form):
-    name = forms.CharField(
-        label=_("Name"),
-        max_length=200,
-        required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "name"}),
-    )
+    name = NameField(label=_("Name"))
     newsletters = forms.ModelMultipleChoiceField(
         label=_("Newsletters you receive"),
         queryset=Newsletter.objects.all(),

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from subscribers import import_copy
 from subscribers.models import Event, Subscriber, Subscription, Suppression
 from subscribers.suppression import email_hash
-from subscribers.validation import AddressCleaner
+from subscribers.validation import AddressCleaner, clean_name
 
 CHUNK_SIZE = 5000  # rows per transaction: fewer, larger commits write faster
 KEPT_REJECTIONS = 1000  # the report keeps this many; on_reject callbacks see all of them
@@ -232,8 +232,7 @@ def _parsed_chunks(reader, mapping, chunk_size, copy_rows=None):
         except ValidationError as exc:
             chunk.rejections.append(Rejection(reader.line_num, raw, " ".join(exc.messages)))
         else:
-            custom = {key: row.get(column) or "" for key, column in mapping.custom.items()}
-            chunk.add(email, _name(row, mapping), custom)
+            _add_row(chunk, reader.line_num, email, row, mapping)
         if chunk.valid == chunk_size or chunk.rows_read == 2 * chunk_size:
             yield _finished(chunk, copy_rows)
             chunk = ParsedChunk()
@@ -294,9 +293,18 @@ def _read_ahead(items, *, language):
         thread.join()
 
 
-def _name(row, mapping):
+def _add_row(chunk, line, email, row, mapping):
+    """Add a row with a valid address, or reject it for its name (never cut to fit)."""
     parts = [(row.get(column) or "").strip() for column in (mapping.name, mapping.last_name)]
-    return " ".join(part for part in parts if part)[:200]
+    try:
+        name = clean_name(" ".join(part for part in parts if part))
+    except ValidationError as exc:
+        reason = _("Name: %(problem)s") % {"problem": " ".join(exc.messages)}
+        # The address names the row; the name itself may hold what a report cannot.
+        chunk.rejections.append(Rejection(line, email, reason))
+        return
+    custom = {key: row.get(column) or "" for key, column in mapping.custom.items()}
+    chunk.add(email, name, custom)
 
 
 def _import_chunk(newsletter, chunk, declaration, report):

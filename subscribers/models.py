@@ -5,6 +5,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from subscribers.validation import NAME_MAX_LENGTH, validate_single_line
+
 
 def new_token():
     # 18 random bytes: 24 URL-safe characters. Short enough that List-Unsubscribe
@@ -17,7 +19,10 @@ class Subscriber(models.Model):
     """A reader, once per address across all of the site's newsletters."""
 
     email = models.EmailField(_("email"), max_length=254, unique=True)
-    name = models.CharField(_("name"), max_length=200, blank=True)
+    # Goes into the To: header of every mail to this reader, so it is one line.
+    name = models.CharField(
+        _("name"), max_length=NAME_MAX_LENGTH, blank=True, validators=[validate_single_line]
+    )
     language = models.CharField(_("language"), max_length=5, blank=True)
     custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
     # Opens the preference centre; rotated on erasure.

@@ -14,6 +14,7 @@ from django.utils import timezone
 from subscribers import ratelimit
 from subscribers.models import Event, Subscriber, Subscription, Suppression
 from subscribers.suppression import email_hash, normalise_email
+from subscribers.validation import clean_name
 
 # A second signup within this time never sends a second mail (double clicks, reloads).
 CONFIRMATION_RESEND_INTERVAL = timedelta(minutes=2)
@@ -65,16 +66,22 @@ def _record_consent(subscription, *, source, ip, consent_text, consent_version):
 def subscribe(*, newsletter, email, name="", source, ip=None, language=""):
     """Start double opt-in for an address; the outcome is deliberately invisible to callers.
 
-    1. Addresses on a hard suppression (bounce, complaint, admin block) get nothing.
-    2. New, unsubscribed or pending subscriptions become pending with fresh consent
+    1. A name that clean_name refuses raises ValidationError before anything is written.
+    2. Addresses on a hard suppression (bounce, complaint, admin block) get nothing.
+    3. New, unsubscribed or pending subscriptions become pending with fresh consent
        evidence, and a confirmation mail is requested (throttled).
-    3. Confirmed, bounced and complained subscriptions are left exactly as they are.
+    4. Confirmed, bounced and complained subscriptions are left exactly as they are.
+
+    The name is only used for a reader this signup creates. Whoever fills in a form
+    has proved nothing yet, so an existing reader's name (even an empty one) stays as
+    it is: only the reader in the preference centre and staff change names.
     """
     email = normalise_email(email)
+    name = clean_name(name)
     if _hard_suppressed(email):
         return None
-    subscriber, created = Subscriber.objects.get_or_create(
-        email=email, defaults={"name": name.strip(), "language": language}
+    subscriber, _created = Subscriber.objects.get_or_create(
+        email=email, defaults={"name": name, "language": language}
     )
     subscription, _new = Subscription.objects.select_for_update().get_or_create(
         subscriber=subscriber, newsletter=newsletter, defaults={"source": source}
@@ -83,9 +90,6 @@ def subscribe(*, newsletter, email, name="", source, ip=None, language=""):
         return subscription
     if subscription.status in BLOCKED_STATUSES:
         return subscription
-    if name.strip() and not subscriber.name:
-        subscriber.name = name.strip()
-        subscriber.save(update_fields=["name"])
     _record_consent(
         subscription,
         source=source,
@@ -208,8 +212,9 @@ def update_preferences(*, subscriber, name, newsletters):
     The preference link was mailed to this address, so a newsletter chosen here is
     confirmed directly, with the preference centre recorded as the consent source.
     """
-    if subscriber.name != name.strip():
-        subscriber.name = name.strip()
+    name = clean_name(name)
+    if subscriber.name != name:
+        subscriber.name = name
         subscriber.save(update_fields=["name"])
         Event.objects.create(subscriber=subscriber, kind=Event.Kind.UPDATED, data={"field": "name"})
     chosen = {n.pk: n for n in newsletters}

@@ -6,6 +6,7 @@ import smtplib
 from anymail.exceptions import AnymailAPIError
 from celery import shared_task
 
+from newsletter.models import Newsletter
 from subscribers import emails, import_jobs, services
 from subscribers.models import Subscription
 
@@ -33,6 +34,17 @@ def _subscription(subscription_id, status):
         Subscription.objects.select_related("subscriber", "newsletter")
         .filter(pk=subscription_id, status=status)
         .first()
+    )
+
+
+@shared_task(name="subscribers.subscribe", soft_time_limit=60, time_limit=90)
+def subscribe_task(*, newsletter_id, email, name, source, ip, language):
+    """A public signup, run here so the form answers alike (and as fast) for every address."""
+    newsletter = Newsletter.objects.filter(pk=newsletter_id).first()
+    if newsletter is None:  # deleted since the form was sent
+        return
+    services.subscribe(
+        newsletter=newsletter, email=email, name=name, source=source, ip=ip, language=language
     )
 
 

@@ -1,9 +1,13 @@
-"""Signed, expiring confirmation links over the random per-subscription secret."""
+"""Signed, expiring confirmation links over the random per-subscription secret, and the
+signed, single-use time stamps of the signup form."""
 
+import secrets
 import time
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 
 CONFIRM_SALT = "subscribers.confirm"
 FORM_SALT = "subscribers.form-started"
@@ -36,15 +40,38 @@ def subscription_token_from(signed):
         raise LinkInvalid from exc
 
 
-def form_started_stamp():
-    """A signed time stamp put into signup forms to measure how fast they were filled."""
-    return signing.Signer(salt=FORM_SALT).sign(f"{time.time():.3f}")
+@dataclass(frozen=True)
+class FormStamp:
+    nonce: str  # random, so each page view's stamp can be spent once
+    age: float  # seconds since the form was shown
+
+
+def form_started_stamp(now=None):
+    """A signed stamp for a signup form: a random nonce and the time the form was shown."""
+    started = time.time() if now is None else now
+    nonce = secrets.token_urlsafe(12)
+    return signing.Signer(salt=FORM_SALT).sign(f"{nonce}:{started:.3f}")
+
+
+def read_form_stamp(stamp):
+    """The FormStamp inside a signed stamp, or None when it is missing or tampered."""
+    try:
+        nonce, started = signing.Signer(salt=FORM_SALT).unsign(stamp or "").rsplit(":", 1)
+        return FormStamp(nonce=nonce, age=time.time() - float(started))
+    except (signing.BadSignature, ValueError):
+        return None
 
 
 def seconds_since_form_started(stamp):
     """Age of a form stamp in seconds, or None when it is missing or tampered."""
-    try:
-        started = float(signing.Signer(salt=FORM_SALT).unsign(stamp or ""))
-    except (signing.BadSignature, ValueError):
-        return None
-    return time.time() - started
+    form_stamp = read_form_stamp(stamp)
+    return None if form_stamp is None else form_stamp.age
+
+
+def spend_form_stamp(form_stamp, *, max_age):
+    """True the first time a stamp is spent; False for every later use of it.
+
+    The nonce is remembered as long as the stamp could still be accepted (max_age), so
+    one page view can never carry more than one signup.
+    """
+    return cache.add(f"form-stamp:{form_stamp.nonce}", 1, timeout=max_age)

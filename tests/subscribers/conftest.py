@@ -1,12 +1,12 @@
 import time
 
 import pytest
-from django.core import signing
 from django.core.cache import cache
 
 from newsletter.models import Newsletter
 from subscribers.models import Subscriber, Subscription
-from subscribers.tokens import FORM_SALT
+from subscribers.tasks import subscribe_task
+from subscribers.tokens import form_started_stamp
 
 
 @pytest.fixture(autouse=True)
@@ -24,7 +24,7 @@ def quick_forms(settings):
 
 def stamp(seconds_ago):
     """A signup-form time stamp as if the form had been shown `seconds_ago`."""
-    return signing.Signer(salt=FORM_SALT).sign(f"{time.time() - seconds_ago:.3f}")
+    return form_started_stamp(now=time.time() - seconds_ago)
 
 
 @pytest.fixture
@@ -73,3 +73,20 @@ def signup_data(email="reader@example.org", **extra):
         "started": stamp(30),
         **extra,
     }
+
+
+def queued_signups(callbacks):
+    """The arguments of the signup tasks that a request queued to run after its commit."""
+    return [
+        callback.keywords
+        for callback in callbacks
+        if getattr(getattr(callback.func, "__self__", None), "name", "") == subscribe_task.name
+    ]
+
+
+def run_queued_signups(callbacks):
+    """Run the queued signup tasks here, as the worker would; returns their arguments."""
+    queued = queued_signups(callbacks)
+    for arguments in queued:
+        subscribe_task(**arguments)
+    return queued

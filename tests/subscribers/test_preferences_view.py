@@ -111,3 +111,21 @@ def test_erasure_keeps_anonymous_counts_for_the_statistics(client, make_subscrip
         (Event.Kind.CONFIRMED, newsletter, None, {}),  # still counted, no longer personal
         (Event.Kind.ERASED, newsletter, None, {}),  # a reader lost by this newsletter
     ]
+
+
+@pytest.mark.parametrize(
+    "name", ["Ada\r\nBcc: x@example.org", "Ada\nL", "Ada\x00L", "Ada\x1bL", "Ada\u2028L"]
+)
+def test_a_name_with_control_characters_is_refused_and_nothing_changes(
+    client, newsletter, make_subscription, name
+):
+    subscription = make_subscription(status=Subscription.Status.CONFIRMED)
+    subscriber = subscription.subscriber
+    Subscriber.objects.filter(pk=subscriber.pk).update(name="Ada")
+    response = client.post(url(subscriber), {"name": name, "newsletters": []})
+    assert response.status_code == 200
+    assert response.context["form"].errors["name"]
+    subscriber.refresh_from_db()
+    subscription.refresh_from_db()
+    assert subscriber.name == "Ada"
+    assert subscription.status == Subscription.Status.CONFIRMED

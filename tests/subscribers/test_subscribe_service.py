@@ -1,10 +1,11 @@
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from subscribers import services
-from subscribers.models import Event, Subscription, Suppression
+from subscribers.models import Event, Subscriber, Subscription, Suppression
 from subscribers.suppression import email_hash
 
 pytestmark = pytest.mark.django_db
@@ -90,3 +91,54 @@ def test_an_erased_address_may_sign_up_again_by_double_opt_in(newsletter):
     assert subscription.status == Subscription.Status.PENDING
     services.confirm_subscription(subscription=subscription)
     assert not Suppression.objects.exists()
+
+
+def named_signup(newsletter, name, email="reader@example.org"):
+    return services.subscribe(
+        newsletter=newsletter, email=email, name=name, source=Subscription.Source.FORM
+    )
+
+
+@pytest.mark.parametrize("old_name", ["Ada Lovelace", ""])
+@pytest.mark.parametrize(
+    "status",
+    [
+        Subscription.Status.CONFIRMED,
+        Subscription.Status.PENDING,
+        Subscription.Status.UNSUBSCRIBED,
+        Subscription.Status.BOUNCED,
+    ],
+)
+def test_a_signup_never_renames_an_existing_reader(
+    newsletter, make_subscription, status, old_name
+):
+    subscription = make_subscription(status=status)
+    Subscriber.objects.filter(pk=subscription.subscriber_id).update(name=old_name)
+    named_signup(newsletter, "Mallory")
+    subscription.subscriber.refresh_from_db()
+    assert subscription.subscriber.name == old_name
+
+
+def test_a_signup_for_another_newsletter_does_not_rename_a_confirmed_reader(
+    newsletter, other_newsletter, make_subscription
+):
+    subscription = make_subscription(status=Subscription.Status.CONFIRMED, to=other_newsletter)
+    named_signup(newsletter, "Mallory")
+    subscription.subscriber.refresh_from_db()
+    assert subscription.subscriber.name == ""
+    assert Subscription.objects.get(newsletter=newsletter).status == Subscription.Status.PENDING
+
+
+def test_a_new_reader_gets_the_name_given_at_signup(newsletter):
+    subscription = named_signup(newsletter, "  Ada Lovelace ")
+    assert subscription.subscriber.name == "Ada Lovelace"
+
+
+def test_a_name_with_a_line_break_is_refused_and_nothing_is_written(
+    newsletter, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        with pytest.raises(ValidationError):
+            named_signup(newsletter, "Ada\r\nBcc: victim@example.org")
+    assert not Subscriber.objects.exists()
+    assert callbacks == []
