@@ -39,7 +39,8 @@ def test_the_field_validator_refuses_the_same_text(value):
 
 
 def test_a_name_may_hold_letters_of_any_script_and_joined_emoji():
-    name = "  Zoë Ørsted-Łukasz 李小龍 \u0645\u064f\u062d\u064e\u0645\u0651\u064e\u062f 👩\u200d🔬  "
+    arabic = "\u0645\u064f\u062d\u064e\u0645\u0651\u064e\u062f"  # with its vowel marks
+    name = f"  Zoë Ørsted-Łukasz 李小龍 {arabic} 👩\u200d🔬  "
     assert clean_name(name) == name.strip()
     validate_single_line(name)
 

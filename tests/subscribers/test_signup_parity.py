@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from subscribers.models import Subscription, Suppression
+from subscribers.models import Suppression
 from subscribers.suppression import email_hash
 from tests.subscribers.conftest import queued_signups, signup_data
 
@@ -35,9 +35,11 @@ def test_every_state_of_the_address_costs_the_same_queries_and_queues_the_same_t
     for state in STATES:
         email = f"{state}@example.org"
         prepare(state, make_subscription, email)
-        with CaptureQueriesContext(connection) as queries:
-            with django_capture_on_commit_callbacks() as callbacks:
-                response = client.post(path, signup_data(email, name="Ada"))
+        with (
+            CaptureQueriesContext(connection) as queries,
+            django_capture_on_commit_callbacks() as callbacks,
+        ):
+            response = client.post(path, signup_data(email, name="Ada"))
         assert response.status_code == 302
         queued = queued_signups(callbacks)
         work[state] = (

@@ -109,9 +109,7 @@ def named_signup(newsletter, name, email="reader@example.org"):
         Subscription.Status.BOUNCED,
     ],
 )
-def test_a_signup_never_renames_an_existing_reader(
-    newsletter, make_subscription, status, old_name
-):
+def test_a_signup_never_renames_an_existing_reader(newsletter, make_subscription, status, old_name):
     subscription = make_subscription(status=status)
     Subscriber.objects.filter(pk=subscription.subscriber_id).update(name=old_name)
     named_signup(newsletter, "Mallory")
@@ -137,8 +135,7 @@ def test_a_new_reader_gets_the_name_given_at_signup(newsletter):
 def test_a_name_with_a_line_break_is_refused_and_nothing_is_written(
     newsletter, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks() as callbacks:
-        with pytest.raises(ValidationError):
-            named_signup(newsletter, "Ada\r\nBcc: victim@example.org")
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(ValidationError):
+        named_signup(newsletter, "Ada\r\nBcc: victim@example.org")
     assert not Subscriber.objects.exists()
     assert callbacks == []
