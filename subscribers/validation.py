@@ -33,6 +33,12 @@ def validate_single_line(value):
         )
 
 
+def one_line(text):
+    """Text with each control character or line separator made a space (for stored data
+    written before they were refused), runs of spaces closed up."""
+    return " ".join(_NOT_ONE_LINE.sub(" ", text).split())
+
+
 def clean_name(raw, *, max_length=NAME_MAX_LENGTH):
     """A person's name as stored: stripped, one line, within max_length (never cut)."""
     name = (raw or "").strip()

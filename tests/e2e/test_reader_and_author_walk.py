@@ -121,7 +121,11 @@ class Walk:
         return page
 
     def subscription(self, email):
-        return Subscription.objects.get(subscriber__email=email, newsletter=self.newsletter)
+        """The reader's subscription, once the worker has run the signup the form queued."""
+        subscriptions = Subscription.objects.filter(
+            subscriber__email=email, newsletter=self.newsletter
+        )
+        return wait_for(subscriptions.first, timeout=30, message=f"the signup of {email}")
 
     # --- signing up ---------------------------------------------------------------------
     def reader_signs_up_on_the_newsletter_page(self):

@@ -4,7 +4,10 @@ A line break there makes every delivery of the issue fail to build, so it is ref
 where the text is written: the model's validation, and with it every admin form.
 """
 
+import importlib
+
 import pytest
+from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
@@ -97,3 +100,17 @@ def test_the_newsletter_admin_still_saves_a_sender_name_with_any_letters(admin_c
     )
     assert response.status_code == 302
     assert Newsletter.objects.get().from_name == "Zoë „Gartenfreunde“ Ørsted"
+
+
+def test_the_migration_repairs_subjects_and_sender_names_stored_before_the_rule():
+    newsletter = make_newsletter()
+    issue = make_issue(newsletter, sent=False)
+    Newsletter.objects.filter(pk=newsletter.pk).update(from_name="Ada\r\nBcc: x@example.org")
+    Issue.objects.filter(pk=issue.pk).update(subject="Hello\nthere", preview_text="Fine text")
+    migration = importlib.import_module("newsletter.migrations.0004_header_validators")
+    migration.repair_header_fields(django_apps, None)
+    newsletter.refresh_from_db()
+    issue.refresh_from_db()
+    assert newsletter.from_name == "Ada Bcc: x@example.org"
+    assert newsletter.name == "Weekly Bits"
+    assert (issue.subject, issue.preview_text) == ("Hello there", "Fine text")

@@ -1,12 +1,15 @@
 """What a valid person's name (and any other text bound for a mail header) is."""
 
+import importlib
 import sys
 import unicodedata
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
 
-from subscribers.validation import NAME_MAX_LENGTH, clean_name, validate_single_line
+from subscribers.models import Subscriber
+from subscribers.validation import NAME_MAX_LENGTH, clean_name, one_line, validate_single_line
 
 # CR/LF break the address header; NUL and ESC are C0 controls; NEL is a C1 control;
 # U+2028/U+2029 are the line and paragraph separators that some mail code splits on.
@@ -71,3 +74,23 @@ def test_exactly_the_control_separator_and_surrogate_characters_are_refused():
         except ValidationError:
             refused.add(code)
     assert refused == expected
+
+
+def test_one_line_turns_stored_control_characters_into_spaces():
+    assert one_line("Ada\r\nBcc: x@example.org") == "Ada Bcc: x@example.org"
+    assert one_line(" Ada\u2028\x1bLovelace\t") == "Ada Lovelace"
+
+
+@pytest.mark.django_db
+def test_the_migration_repairs_names_stored_before_the_rule(make_subscription):
+    broken = make_subscription("broken@example.org").subscriber
+    fine = make_subscription("fine@example.org").subscriber
+    Subscriber.objects.filter(pk=broken.pk).update(name="Ada\r\nBcc: x@example.org\u2028")
+    Subscriber.objects.filter(pk=fine.pk).update(name="Zoë  Ørsted")
+    migration = importlib.import_module("subscribers.migrations.0003_name_validators")
+    migration.repair_names(django_apps, None)
+    names = dict(Subscriber.objects.values_list("email", "name"))
+    assert names == {
+        "broken@example.org": "Ada Bcc: x@example.org",
+        "fine@example.org": "Zoë  Ørsted",
+    }
