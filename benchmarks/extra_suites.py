@@ -33,6 +33,8 @@ class SignupDriver:
     def _run(self):
         time.sleep(1.0)  # let the send get going first
         for number in range(self.count):
+            # A form's time stamp is good for one signup: each POST gets its own page view.
+            self.body, self.cookie = web.signup_post_template(self.server, self.path)
             address = f"signup{number}-{time.time_ns()}@example.com"
             self.posted[address] = time.time()
             status = web.post_form(self.server, self.path, self.body, self.cookie, address)
