@@ -5,6 +5,7 @@ import smtplib
 
 from anymail.exceptions import AnymailAPIError
 from celery import shared_task
+from django.db import OperationalError
 
 from newsletter.models import Newsletter
 from subscribers import emails, import_jobs, services
@@ -37,7 +38,14 @@ def _subscription(subscription_id, status):
     )
 
 
-@shared_task(name="subscribers.subscribe", soft_time_limit=60, time_limit=90)
+@shared_task(
+    name="subscribers.subscribe",
+    autoretry_for=(OperationalError,),  # the database restarting, not bad input
+    retry_backoff=5,
+    max_retries=5,
+    soft_time_limit=60,
+    time_limit=90,
+)
 def subscribe_task(*, newsletter_id, email, name, source, ip, language):
     """A public signup, run here so the form answers alike (and as fast) for every address."""
     newsletter = Newsletter.objects.filter(pk=newsletter_id).first()

@@ -10,6 +10,7 @@ from newsletter.models import Issue
 from newsletter.rendering import Recipient, render_issue
 from subscribers.models import Subscription
 from tests.newsletter.issue_builders import make_issue, make_newsletter
+from tests.subscribers.conftest import run_queued_signups
 
 pytestmark = pytest.mark.django_db
 
@@ -58,19 +59,23 @@ def test_the_landing_page_has_the_signup_form_posting_to_subscribe(client, newsl
     assert 'name="csrfmiddlewaretoken"' in page
 
 
-def test_the_signup_from_the_landing_page_reaches_the_subscribe_view(client, newsletter, settings):
+def test_the_signup_from_the_landing_page_reaches_the_subscribe_view(
+    client, newsletter, settings, django_capture_on_commit_callbacks
+):
     settings.SIGNUP_MIN_FILL_SECONDS = 0
     page = client.get("/weekly/").content.decode()
     started = page.split('name="started" value="')[1].split('"')[0]
     token = page.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
 
-    response = client.post(
-        reverse("subscribers:subscribe", args=["weekly"]),
-        {"email": "reader@example.org", "consent": "on", "started": started,
-         "website": "", "csrfmiddlewaretoken": token},
-    )  # fmt: skip
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(
+            reverse("subscribers:subscribe", args=["weekly"]),
+            {"email": "reader@example.org", "consent": "on", "started": started,
+             "website": "", "csrfmiddlewaretoken": token},
+        )  # fmt: skip
 
     assert response.status_code == 302, response.content.decode()[:500]
+    run_queued_signups(callbacks)
     subscription = Subscription.objects.get(subscriber__email="reader@example.org")
     assert subscription.newsletter == newsletter
 
