@@ -8,6 +8,7 @@ from newsletter.authoring import DRAFT_FIELDS
 from newsletter.models import Issue, Newsletter
 from newsletter.placeholders import HELP_TEXT as PLACEHOLDER_HELP
 from newsletter.placeholders import validate_placeholders
+from subscribers.validation import validate_single_line
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 UPLOAD_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
@@ -52,8 +53,11 @@ class PreviewForm(forms.Form):
     """What the live preview reads from the editor; a preview needs no slug yet."""
 
     newsletter = forms.ModelChoiceField(queryset=Newsletter.objects.all())
-    subject = forms.CharField(max_length=200, required=False)
-    preview_text = forms.CharField(max_length=200, required=False)
+    # The same one-line rule as the model's fields, so the preview shows what save refuses.
+    subject = forms.CharField(max_length=200, required=False, validators=[validate_single_line])
+    preview_text = forms.CharField(
+        max_length=200, required=False, validators=[validate_single_line]
+    )
     slug = forms.SlugField(max_length=200, required=False)
     body_markdown = forms.CharField(required=False, strip=False)
 

@@ -56,6 +56,14 @@ def subscribe_task(*, newsletter_id, email, name, source, ip, language):
     )
 
 
+@shared_task(name="subscribers.resend_confirmation", soft_time_limit=60, time_limit=90)
+def resend_confirmation_task(*, newsletter_id, email):
+    """A reader's request for a new confirmation mail, run here for the same reason."""
+    newsletter = Newsletter.objects.filter(pk=newsletter_id).first()
+    if newsletter is not None:
+        services.resend_confirmation(newsletter=newsletter, email=email)
+
+
 @shared_task(name="subscribers.send_confirmation", **MAIL_TASK_OPTIONS)
 def send_confirmation_task(subscription_id):
     """Mail the double opt-in link of a still pending subscription."""

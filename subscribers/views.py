@@ -21,7 +21,7 @@ from newsletter.models import Newsletter
 from subscribers import ratelimit, services
 from subscribers.forms import EraseForm, PreferencesForm, ResendForm, SignupForm
 from subscribers.models import Event, Subscriber, Subscription
-from subscribers.tasks import subscribe_task
+from subscribers.tasks import resend_confirmation_task, subscribe_task
 from subscribers.tokens import LinkExpired, LinkInvalid, subscription_token_from
 
 
@@ -220,7 +220,8 @@ def resend(request):
     form = ResendForm(request.POST)
     if not form.is_valid():
         return render(request, "subscribers/resend.html", {"form": form})
-    services.resend_confirmation(
-        newsletter=form.cleaned_data["newsletter"], email=form.cleaned_data["email"]
+    # In the worker, like a signup: the answer takes the same time for every address.
+    resend_confirmation_task.delay_on_commit(
+        newsletter_id=form.cleaned_data["newsletter"].pk, email=form.cleaned_data["email"]
     )
     return render(request, "subscribers/resend_done.html", {"form": form})

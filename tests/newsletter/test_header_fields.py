@@ -114,3 +114,13 @@ def test_the_migration_repairs_subjects_and_sender_names_stored_before_the_rule(
     assert newsletter.from_name == "Ada Bcc: x@example.org"
     assert newsletter.name == "Weekly Bits"
     assert (issue.subject, issue.preview_text) == ("Hello there", "Fine text")
+
+
+def test_the_live_preview_explains_a_subject_with_a_line_break(admin_client):
+    newsletter = make_newsletter()
+    response = admin_client.post(
+        reverse("admin:newsletter_issue_preview"),
+        issue_form_data(newsletter, subject="Hello\nBcc: x@example.org"),
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"]["subject"][0]["message"] == MESSAGE

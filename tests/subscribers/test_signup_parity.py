@@ -55,3 +55,22 @@ def test_every_state_of_the_address_costs_the_same_queries_and_queues_the_same_t
     assert {state: figures[3] for state, figures in work.items()} == {
         state: [f"{state}@example.org"] for state in STATES
     }
+
+
+def test_a_resend_request_costs_the_same_for_every_state_of_the_address(
+    client, newsletter, make_subscription, django_capture_on_commit_callbacks
+):
+    client.get(reverse("subscribers:resend"))
+    work = {}
+    for state in STATES:
+        email = f"{state}@example.org"
+        prepare(state, make_subscription, email)
+        with (
+            CaptureQueriesContext(connection) as queries,
+            django_capture_on_commit_callbacks() as callbacks,
+        ):
+            response = client.post("/resend/", {"email": email, "newsletter": newsletter.slug})
+        assert response.status_code == 200
+        work[state] = (len(queries), len(callbacks))
+    assert work == {state: work["new"] for state in STATES}
+    assert work["new"][1] == 1
