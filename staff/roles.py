@@ -53,7 +53,8 @@ OWNER_PERMISSIONS = (
     "subscribers.view_importjob",
     "subscribers.add_importjob",
     "subscribers.delete_importjob",
-    # Staff accounts and their roles.
+    # Staff accounts and their roles, and the admin log (who did what to whom).
+    "admin.view_logentry",
     "auth.view_user",
     "auth.add_user",
     "auth.change_user",

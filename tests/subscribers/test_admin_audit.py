@@ -4,7 +4,7 @@ import pytest
 from django.contrib.admin.models import CHANGE, DELETION, LogEntry
 from django.contrib.contenttypes.models import ContentType
 
-from staff.roles import OWNER
+from staff.roles import EDITOR, OWNER
 from subscribers.models import Subscriber, Subscription
 from subscribers.suppression import email_hash
 from tests.staff.staff_users import StaffClient, make_staff
@@ -94,3 +94,19 @@ def test_erasure_is_logged_without_the_address(client, owner, make_subscription)
     for entry in LogEntry.objects.all():
         assert "erase-me" not in f"{entry.object_repr} {entry.change_message}"
         assert "Erin" not in entry.change_message
+
+
+def test_owners_read_the_trail_in_the_admin_and_nobody_edits_it(client, make_subscription):
+    subscriber = make_subscription("gone@example.org").subscriber
+    run_action(client, SUBSCRIBERS, "erase_people", [subscriber.pk])
+    entry = LogEntry.objects.get(change_message="Erased")
+
+    page = client.get("/admin/admin/logentry/").content.decode()
+    assert email_hash("gone@example.org") in page and "Erased" in page
+    assert (
+        client.submit(f"/admin/admin/logentry/{entry.pk}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
+    assert LogEntry.objects.filter(pk=entry.pk).exists()
+    editor = StaffClient(make_staff("editor", role=EDITOR))
+    assert editor.get("/admin/admin/logentry/").status_code == 403
