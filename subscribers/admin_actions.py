@@ -32,16 +32,12 @@ def log_change(request, objects, message):
 
 
 def log_erasure(request, subscriber):
-    """Record the erasure under the keyed hash, and take the address out of older entries."""
-    content_type = ContentType.objects.get_for_model(Subscriber)
-    hashed = email_hash(subscriber.email)
-    entries = LogEntry.objects.filter(content_type=content_type, object_id=str(subscriber.pk))
-    entries.update(object_repr=hashed)
+    """Record the erasure under the keyed hash (the erasure itself scrubs older entries)."""
     LogEntry.objects.create(
         user_id=request.user.pk,
-        content_type=content_type,
+        content_type=ContentType.objects.get_for_model(Subscriber),
         object_id=str(subscriber.pk),
-        object_repr=hashed,
+        object_repr=email_hash(subscriber.email),
         action_flag=DELETION,
         change_message=gettext("Erased"),
     )

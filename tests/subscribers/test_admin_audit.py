@@ -3,6 +3,8 @@
 import pytest
 from django.contrib.admin.models import CHANGE, DELETION, LogEntry
 from django.contrib.contenttypes.models import ContentType
+from django.test import Client
+from django.urls import reverse
 
 from staff.roles import EDITOR, OWNER
 from subscribers.models import Subscriber, Subscription
@@ -94,6 +96,18 @@ def test_erasure_is_logged_without_the_address(client, owner, make_subscription)
     for entry in LogEntry.objects.all():
         assert "erase-me" not in f"{entry.object_repr} {entry.change_message}"
         assert "Erin" not in entry.change_message
+
+
+def test_a_reader_erasing_themselves_leaves_no_address_in_the_admin_log(client, make_subscription):
+    subscriber = make_subscription("self@example.org").subscriber
+    LogEntry.objects.log_actions(client.session["_auth_user_id"], [subscriber], CHANGE, "Note")
+    assert LogEntry.objects.get().object_repr == "self@example.org"
+
+    erase = reverse("subscribers:preferences_erase", kwargs={"token": subscriber.token})
+    Client().post(erase, {"sure": "on"})
+
+    assert not Subscriber.objects.exists()
+    assert LogEntry.objects.get().object_repr == email_hash("self@example.org")
 
 
 def test_owners_read_the_trail_in_the_admin_and_nobody_edits_it(client, make_subscription):
