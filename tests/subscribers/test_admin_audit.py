@@ -7,6 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from staff.roles import EDITOR, OWNER
+from subscribers import admin_actions
 from subscribers.models import Subscriber, Subscription
 from subscribers.suppression import email_hash
 from tests.staff.staff_users import StaffClient, make_staff
@@ -124,3 +125,17 @@ def test_owners_read_the_trail_in_the_admin_and_nobody_edits_it(client, make_sub
     assert LogEntry.objects.filter(pk=entry.pk).exists()
     editor = StaffClient(make_staff("editor", role=EDITOR))
     assert editor.get("/admin/admin/logentry/").status_code == 403
+
+
+def test_an_export_of_the_whole_list_logs_every_row_in_batches(
+    client, owner, make_subscription, monkeypatch
+):
+    monkeypatch.setattr(admin_actions, "LOG_BATCH", 2)
+    ids = [make_subscription(f"r{n}@example.org").pk for n in range(5)]
+    response = client.submit(
+        SUBSCRIPTIONS,
+        {"action": "export_selected", "_selected_action": ids[:1], "select_across": 1},
+    )
+    assert b"".join(response.streaming_content).count(b"@example.org") == 5
+    logged = LogEntry.objects.filter(change_message="Exported", user=owner)
+    assert sorted(int(pk) for pk in logged.values_list("object_id", flat=True)) == sorted(ids)
