@@ -160,7 +160,6 @@ class ImportViewsMixin:
         return get_object_or_404(ImportJob.objects.select_related("newsletter"), pk=job_id)
 
     def import_upload_view(self, request):
-        self._check_import_permission(request)
         context = self._import_context(request, _("Import subscribers from CSV"))
         form = ImportUploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
