@@ -25,6 +25,8 @@ from newsletter.models import Delivery, Issue
 from newsletter.tasks import send_issue_task, send_test_task
 
 MAX_TEST_ADDRESSES = 20
+# Every button of the panel mails readers or changes a send: authors and owners only.
+SEND_PERMISSION = "newsletter.send_issue"
 
 
 def parse_addresses(text):
@@ -81,7 +83,11 @@ class SendingAdminMixin:
         issue = Issue.objects.filter(pk=object_id).first() if object_id.isdigit() else None
         if issue is not None:
             extra_context["sending"] = sending_context(issue)
+            extra_context["sending"]["may_send"] = self.has_send_permission(request)
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def has_send_permission(self, request, obj=None):
+        return request.user.has_perm(SEND_PERMISSION)
 
     # -- views ------------------------------------------------------------------------
     def sending_progress_view(self, request, object_id):
@@ -92,7 +98,7 @@ class SendingAdminMixin:
 
     def sending_action_view(self, request, object_id):
         issue = get_object_or_404(Issue, pk=object_id)
-        if not self.has_change_permission(request, issue):
+        if not self.has_send_permission(request, issue):
             raise PermissionDenied
         handler = SENDING_ACTIONS.get(request.POST.get("sending_action", ""))
         if handler is None:
@@ -107,7 +113,7 @@ class SendingAdminMixin:
         return HttpResponseRedirect(reverse("admin:newsletter_issue_change", args=[issue.pk]))
 
     # -- list action ------------------------------------------------------------------
-    @admin.action(description=gettext_lazy("Retry failed deliveries"), permissions=["change"])
+    @admin.action(description=gettext_lazy("Retry failed deliveries"), permissions=["send"])
     def retry_failed_action(self, request, queryset):
         total = 0
         for issue in queryset:

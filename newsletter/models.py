@@ -195,6 +195,8 @@ class Issue(models.Model):
         ordering = ["-sent_at", "-created_at"]
         verbose_name = _("issue")
         verbose_name_plural = _("issues")
+        # Writing an issue and mailing it to every reader are different trusts (staff roles).
+        permissions = [("send_issue", _("Can send, schedule, test, pause and cancel issues"))]
         constraints = [
             models.UniqueConstraint(fields=["newsletter", "slug"], name="issue_slug_per_newsletter")
         ]
@@ -275,6 +277,8 @@ class Delivery(models.Model):
     class Meta:
         verbose_name = _("delivery")
         verbose_name_plural = _("deliveries")
+        # The dev outbox holds readers' mails with their personal token links.
+        permissions = [("view_outbox", _("Can read the dev outbox"))]
         constraints = [
             models.UniqueConstraint(fields=["issue", "subscriber"], name="one_delivery_per_reader")
         ]

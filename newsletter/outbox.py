@@ -6,14 +6,18 @@ The author can open the files directly (var/outbox/) or through the admin (/admi
 import email
 import email.policy
 import uuid
+from functools import wraps
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
 from django.core.mail.backends.base import BaseEmailBackend
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+
+OUTBOX_PERMISSION = "newsletter.view_outbox"  # superusers have it too
 
 
 def outbox_dir():
@@ -57,13 +61,26 @@ def list_outbox(limit=200):
     return rows
 
 
-@staff_member_required
+def outbox_reader_required(view):
+    """Staff with the outbox permission only: the mails hold readers' personal token links."""
+
+    @staff_member_required
+    @wraps(view)
+    def guarded(request, *args, **kwargs):
+        if not request.user.has_perm(OUTBOX_PERMISSION):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
+@outbox_reader_required
 def outbox_list_view(request):
     context = {"title": "Dev outbox", "messages_in_outbox": list_outbox(), "folder": outbox_dir()}
     return render(request, "admin/outbox_list.html", context)
 
 
-@staff_member_required
+@outbox_reader_required
 def outbox_message_view(request, name):
     path, message = read_outbox_message(name)
     if request.GET.get("part") == "raw":

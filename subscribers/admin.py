@@ -6,15 +6,21 @@ Actions and views stay thin: every change goes through subscribers.services.
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count
-from django.http import StreamingHttpResponse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from newsletter.models import Newsletter
 from subscribers import services
+from subscribers.admin_actions import (
+    ERASE_PERMISSION,
+    EXPORT_PERMISSION,
+    erase_people,
+    export_selected,
+    resend_confirmation_selected,
+    resend_people,
+    unsubscribe_people,
+    unsubscribe_selected,
+)
 from subscribers.admin_import import ImportViewsMixin
-from subscribers.importing import export_rows
 from subscribers.models import Event, Subscriber, Subscription, Suppression
 from subscribers.suppression import email_hash
 
@@ -52,33 +58,6 @@ class EventInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
-
-
-@admin.action(description=_("Unsubscribe the selected subscriptions"))
-def unsubscribe_selected(modeladmin, request, queryset):
-    done = sum(services.unsubscribe(subscription=s, reason=Event.Reason.ADMIN) for s in queryset)
-    modeladmin.message_user(request, _("%(n)d unsubscribed.") % {"n": done})
-
-
-@admin.action(description=_("Resend the confirmation mail (pending only)"))
-def resend_confirmation_selected(modeladmin, request, queryset):
-    pending = queryset.filter(status=Subscription.Status.PENDING).select_related("subscriber")
-    sent = sum(services.request_confirmation(subscription=s) for s in pending)
-    modeladmin.message_user(
-        request, _("%(n)d confirmation mails queued (throttled ones skipped).") % {"n": sent}
-    )
-
-
-@admin.action(description=_("Export the selected subscriptions as CSV"))
-def export_selected(modeladmin, request, queryset):
-    return csv_response(queryset, "subscriptions")
-
-
-def csv_response(queryset, name):
-    response = StreamingHttpResponse(export_rows(queryset), content_type="text/csv; charset=utf-8")
-    filename = f"{name}-{timezone.now():%Y-%m-%d}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 @admin.register(Subscription)
@@ -120,6 +99,9 @@ class SubscriptionAdmin(ImportViewsMixin, admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # people come in by the form or the import, with consent evidence
 
+    def has_export_permission(self, request):
+        return request.user.has_perm(EXPORT_PERMISSION)
+
     def get_urls(self):
         return self.import_urls() + super().get_urls()
 
@@ -156,29 +138,6 @@ class SubscriptionAdmin(ImportViewsMixin, admin.ModelAdmin):
                 _("An admin can only unsubscribe, or ask for a new opt-in by setting pending."),
                 messages.WARNING,
             )
-
-
-@admin.action(description=_("Unsubscribe the selected people from everything"))
-def unsubscribe_people(modeladmin, request, queryset):
-    done = sum(services.unsubscribe_all(subscriber=s, reason=Event.Reason.ADMIN) for s in queryset)
-    modeladmin.message_user(request, _("%(n)d subscriptions ended.") % {"n": done})
-
-
-@admin.action(description=_("Resend pending confirmation mails"))
-def resend_people(modeladmin, request, queryset):
-    pending = Subscription.objects.pending().filter(subscriber__in=queryset)
-    return resend_confirmation_selected(modeladmin, request, pending)
-
-
-@admin.action(description=_("Erase the selected people (GDPR; keeps only a keyed hash)"))
-def erase_people(modeladmin, request, queryset):
-    count = 0
-    for subscriber in queryset:
-        services.erase_subscriber(subscriber=subscriber)
-        count += 1
-    modeladmin.message_user(
-        request, ngettext("%(n)d person erased.", "%(n)d people erased.", count) % {"n": count}
-    )
 
 
 class NewsletterFilter(admin.SimpleListFilter):
@@ -248,6 +207,10 @@ class SubscriberAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # use "erase", which leaves the suppression hash behind
+
+    def has_erase_permission(self, request):
+        # Erasing is deleting the person's data: it takes the model's delete permission.
+        return request.user.has_perm(ERASE_PERMISSION)
 
 
 @admin.register(Event)

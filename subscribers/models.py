@@ -33,6 +33,11 @@ class Subscriber(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("subscriber")
         verbose_name_plural = _("subscribers")
+        # Beyond add/change/delete/view: taking readers' data out, and bringing lists in.
+        permissions = [
+            ("export_subscriber", _("Can export readers' data")),
+            ("import_subscriber", _("Can import readers from CSV")),
+        ]
 
     def __str__(self):
         return self.email

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from subscribers import ratelimit
+from subscribers.audit import forget_in_admin_log
 from subscribers.models import Event, Subscriber, Subscription, Suppression
 from subscribers.suppression import email_hash, normalise_email
 from subscribers.validation import clean_name
@@ -309,6 +310,7 @@ def erase_subscriber(*, subscriber):
     lost stay true; each newsletter they still received records the erasure as a loss.
     """
     suppress(email=subscriber.email, reason=Suppression.Reason.ERASED)
+    forget_in_admin_log(subscriber)
     active = list(
         subscriber.subscriptions.filter(
             status__in=(Subscription.Status.PENDING, Subscription.Status.CONFIRMED)

@@ -1,6 +1,9 @@
 import pytest
 from django.core import mail
 
+from staff.roles import EDITOR
+from tests.staff.staff_users import StaffClient, make_staff
+
 
 @pytest.fixture
 def outbox(settings, tmp_path):
@@ -33,3 +36,25 @@ def test_the_admin_lists_and_shows_outbox_mail(outbox, admin_client):
 def test_the_outbox_is_for_staff_only_and_refuses_paths(outbox, client, admin_client):
     assert client.get("/admin/outbox/").status_code == 302
     assert admin_client.get("/admin/outbox/..%2Fsecret.eml").status_code == 404
+
+
+@pytest.mark.django_db
+def test_ordinary_staff_cannot_read_the_outbox(outbox):
+    mail.send_mail(
+        "Confirm", "https://example.org/confirm/secret-token", "a@example.org", ["r@x.org"]
+    )
+    name = next(outbox.glob("*.eml")).name
+    client = StaffClient(make_staff("editor", role=EDITOR))
+    assert client.get("/admin/outbox/").status_code == 403
+    assert client.get(f"/admin/outbox/{name}").status_code == 403
+    assert client.get(f"/admin/outbox/{name}?part=raw").status_code == 403
+    assert "/admin/outbox/" not in client.get("/admin/").content.decode()
+
+
+@pytest.mark.django_db
+def test_the_outbox_permission_or_a_superuser_opens_it(outbox, admin_client):
+    mail.send_mail("Confirm", "the body", "a@example.org", ["r@x.org"])
+    reader = StaffClient(make_staff("mailcheck", permissions=["newsletter.view_outbox"]))
+    assert reader.get("/admin/outbox/").status_code == 200
+    assert "/admin/outbox/" in reader.get("/admin/").content.decode()
+    assert admin_client.get("/admin/outbox/").status_code == 200

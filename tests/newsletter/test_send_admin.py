@@ -7,9 +7,11 @@ from django.urls import reverse
 
 from newsletter import sending
 from newsletter.models import Delivery, Issue
+from staff.roles import AUTHOR, EDITOR
 from tests.conftest import wait_for
 from tests.fakes.audience import make_issue, make_newsletter, make_readers
 from tests.newsletter.send_helpers import forget_send_state
+from tests.staff.staff_users import StaffClient, make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -153,3 +155,89 @@ def test_send_now_runs_on_a_worker_and_progress_reaches_the_total(
     data = author_client.get(url).json()
     assert (data["sent"], data["total"], data["status"]) == (5, 5, "sent")
     assert len(smtp_server.received) == 5
+
+
+# -- who may send ------------------------------------------------------------------------
+SENDING_BUTTONS = ("send_now", "schedule", "test_me", "test_list", "pause", "cancel")
+
+
+@pytest.fixture
+def editor_client():
+    return StaffClient(make_staff("editor", role=EDITOR))
+
+
+def test_an_editor_sees_the_issue_and_its_progress_but_no_send_buttons(editor_client, issue):
+    sending.start_send(issue=issue)
+    response = editor_client.get(reverse("admin:newsletter_issue_change", args=[issue.pk]))
+    page = response.content.decode()
+    assert response.status_code == 200 and 'id="rb-send-progress"' in page
+    for action in SENDING_BUTTONS:
+        assert f'value="{action}"' not in page
+    progress = reverse("admin:newsletter_issue_sending_progress", args=[issue.pk])
+    assert editor_client.get(progress).json()["total"] == 5
+
+
+@pytest.mark.parametrize(
+    "action, data",
+    [
+        ("send_now", {}),
+        ("schedule", {"sending_schedule_at": "2999-01-01T09:00"}),
+        ("test_me", {}),
+        ("test_list", {"sending_test_addresses": "ann@example.org"}),
+    ],
+)
+def test_an_editor_cannot_send_schedule_or_test(
+    editor_client, issue, action, data, django_capture_on_commit_callbacks
+):
+    url = reverse("admin:newsletter_issue_sending", args=[issue.pk])
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = editor_client.submit(url, {"sending_action": action, **data})
+    assert response.status_code == 403
+    assert status_of(issue) == Issue.Status.DRAFT and not callbacks
+
+
+@pytest.mark.parametrize("action", ["pause", "cancel", "retry_failed"])
+def test_an_editor_cannot_pause_cancel_or_retry_a_send(editor_client, issue, action):
+    sending.start_send(issue=issue)
+    Delivery.objects.filter(pk=Delivery.objects.first().pk).update(status="failed")
+    url = reverse("admin:newsletter_issue_sending", args=[issue.pk])
+    assert editor_client.submit(url, {"sending_action": action}).status_code == 403
+    assert status_of(issue) == Issue.Status.SENDING
+    assert Delivery.objects.filter(status="failed").count() == 1
+
+
+def test_an_editor_cannot_resume_a_paused_send(editor_client, issue):
+    sending.start_send(issue=issue)
+    sending.pause_send(issue=issue)
+    url = reverse("admin:newsletter_issue_sending", args=[issue.pk])
+    assert editor_client.submit(url, {"sending_action": "resume"}).status_code == 403
+    assert status_of(issue) == Issue.Status.PAUSED
+
+
+def test_an_editor_cannot_retry_failed_from_the_list(editor_client, issue):
+    sending.start_send(issue=issue)
+    Delivery.objects.update(status="failed")
+    Issue.objects.filter(pk=issue.pk).update(status=Issue.Status.SENT)
+    changelist = reverse("admin:newsletter_issue_changelist")
+    assert 'value="retry_failed_action"' not in editor_client.get(changelist).content.decode()
+    editor_client.submit(
+        changelist, {"action": "retry_failed_action", "_selected_action": [issue.pk]}
+    )
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"failed"}
+
+
+def test_an_author_may_send(issue):
+    client = StaffClient(make_staff("writer", role=AUTHOR))
+    page = client.get(reverse("admin:newsletter_issue_change", args=[issue.pk])).content.decode()
+    assert 'value="send_now"' in page
+    url = reverse("admin:newsletter_issue_sending", args=[issue.pk])
+    assert client.submit(url, {"sending_action": "send_now"}).status_code == 302
+    assert status_of(issue) == Issue.Status.SCHEDULED
+
+
+def test_the_statistics_need_the_newsletter_view_permission(issue):
+    url = reverse("admin:newsletter_newsletter_statistics", args=[issue.newsletter_id])
+    stranger = StaffClient(make_staff("stranger"))
+    assert stranger.get(url).status_code == 403
+    assert stranger.submit(url).status_code == 403
+    assert StaffClient(make_staff("editor", role=EDITOR)).get(url).status_code == 200
