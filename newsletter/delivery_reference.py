@@ -5,14 +5,16 @@ the webhook name any delivery by counting; the tag (an HMAC of the id under SECR
 makes a reference impossible to make up without the server's key.
 """
 
+from django.conf import settings
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 SALT = "newsletter.delivery-reference"
 TAG_LENGTH = 24  # hex digits: 96 bits, short enough for every provider's metadata limits
 
 
-def tag(delivery_id):
-    return salted_hmac(SALT, str(delivery_id), algorithm="sha256").hexdigest()[:TAG_LENGTH]
+def tag(delivery_id, secret=None):
+    digest = salted_hmac(SALT, str(delivery_id), secret=secret, algorithm="sha256")
+    return digest.hexdigest()[:TAG_LENGTH]
 
 
 def sign(delivery_id):
@@ -27,6 +29,8 @@ def unsign(reference):
     delivery_id, _, given = reference.partition(".")
     if not (delivery_id.isascii() and delivery_id.isdigit()) or len(given) != TAG_LENGTH:
         return None
-    if not constant_time_compare(given, tag(int(delivery_id))):
+    # Mails sent before a key rotation still carry tags under a key in SECRET_KEY_FALLBACKS.
+    keys = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    if not any(constant_time_compare(given, tag(int(delivery_id), key)) for key in keys):
         return None
     return int(delivery_id)
