@@ -273,7 +273,8 @@ WEBHOOK_SIGNING_KEYS = {
     "postal": "POSTAL_WEBHOOK_KEY",
 }
 if EMAIL_BACKEND.startswith("anymail.") and RUNDBRIEF_ENV == "production":
-    if ":" not in ANYMAIL.get("WEBHOOK_SECRET", ""):
+    _user, _colon, _password = ANYMAIL.get("WEBHOOK_SECRET", "").partition(":")
+    if not (_user and _password):
         raise ImproperlyConfigured(
             f"EMAIL_PROVIDER={EMAIL_PROVIDER} needs ANYMAIL_WEBHOOK_SECRET=user:password "
             "(random, also entered in the provider's webhook URL); see README, Webhooks."

@@ -14,6 +14,7 @@ from functools import cache
 from anymail import urls as anymail_urls
 from anymail.exceptions import AnymailError, AnymailWebhookValidationFailure
 from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig
 from django.http import (
     Http404,
@@ -62,7 +63,14 @@ def basic_auth_secrets():
     """The accepted `user:password` strings; empty means the webhook stays shut."""
     configured = settings.ANYMAIL.get("WEBHOOK_SECRET") or []
     secrets = [configured] if isinstance(configured, str) else list(configured)
-    return [secret for secret in secrets if isinstance(secret, str) and ":" in secret]
+    return [
+        secret for secret in secrets if isinstance(secret, str) and is_user_and_password(secret)
+    ]
+
+
+def is_user_and_password(secret):
+    user, _, password = secret.partition(":")
+    return bool(user and password)
 
 
 def unauthorised():
@@ -73,6 +81,7 @@ def unauthorised():
 
 
 @csrf_exempt
+@login_not_required  # providers post without a session; the secret is the login
 def tracking_webhook(request, esp):
     """Receive one provider post: check who sent it, parse it, hand its events on."""
     view_class = tracking_views().get(esp) if esp == configured_provider() else None

@@ -32,7 +32,7 @@ def test_a_post_without_credentials_is_refused(client, delivery):
     assert snapshot() == before
 
 
-@pytest.mark.parametrize("secret", ["", None])
+@pytest.mark.parametrize("secret", ["", None, "no-colon", "hook:"])
 def test_with_no_secret_configured_every_post_is_refused(client, delivery, settings, secret):
     anymail = {k: v for k, v in settings.ANYMAIL.items() if k != "WEBHOOK_SECRET"}
     settings.ANYMAIL = anymail if secret is None else {**anymail, "WEBHOOK_SECRET": secret}
@@ -113,10 +113,9 @@ def test_production_refuses_to_start_with_a_provider_and_no_webhook_secret():
     assert "ImproperlyConfigured" in output and "ANYMAIL_WEBHOOK_SECRET" in output
 
 
-def test_production_refuses_a_secret_that_is_not_user_and_password():
-    returncode, output = start_django(
-        EMAIL_PROVIDER="postmark", ANYMAIL_WEBHOOK_SECRET="just-a-password"
-    )
+@pytest.mark.parametrize("secret", ["just-a-password", "hook:", ":s3cret"])
+def test_production_refuses_a_secret_that_is_not_user_and_password(secret):
+    returncode, output = start_django(EMAIL_PROVIDER="postmark", ANYMAIL_WEBHOOK_SECRET=secret)
     assert returncode != 0 and "ANYMAIL_WEBHOOK_SECRET" in output
 
 
