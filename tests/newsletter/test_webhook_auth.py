@@ -138,3 +138,23 @@ def test_production_starts_with_a_provider_and_its_webhook_secret(tmp_path):
 def test_production_starts_without_a_provider_and_without_a_secret():
     returncode, output = start_django()
     assert returncode == 0, output
+
+
+def test_a_provider_missing_its_signing_key_answers_403_not_500(client, delivery, settings):
+    settings.EMAIL_BACKEND = "anymail.backends.mailgun.EmailBackend"
+    settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET}  # no MAILGUN_WEBHOOK_SIGNING_KEY
+    before = snapshot()
+    response = post(client, {"event-data": {}}, url="/webhooks/anymail/mailgun/tracking/")
+    assert response.status_code == 403
+    assert snapshot() == before
+
+
+def test_a_mailgun_post_with_a_wrong_signature_is_refused(client, delivery, settings):
+    settings.EMAIL_BACKEND = "anymail.backends.mailgun.EmailBackend"
+    settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET, "MAILGUN_WEBHOOK_SIGNING_KEY": "key-1"}
+    body = {
+        "signature": {"timestamp": "1764000000", "token": "t" * 50, "signature": "0" * 64},
+        "event-data": {"event": "failed", "severity": "permanent", "recipient": "a@b.c"},
+    }
+    response = post(client, body, url="/webhooks/anymail/mailgun/tracking/")
+    assert response.status_code == 403
