@@ -59,6 +59,7 @@ def provider_env(fake, token, stored_templates=True):
         "EMAIL_PROVIDER": "postmark",
         "ANYMAIL_POSTMARK_SERVER_TOKEN": token,
         "ANYMAIL_POSTMARK_API_URL": fake.url,
+        "ANYMAIL_WEBHOOK_SECRET": "bench:webhook-secret",  # production mode requires one
         "SEND_ESP_TEMPLATE": "rundbrief-passthrough",
         "SEND_ESP_STORE_TEMPLATES": "1" if stored_templates else "0",
     }

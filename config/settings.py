@@ -258,12 +258,30 @@ elif EMAIL_URL:
     globals().update(parse_email_url(EMAIL_URL))
 else:
     EMAIL_BACKEND = "newsletter.outbox.OutboxEmailBackend"
-# Every ANYMAIL_* variable becomes an anymail setting: ANYMAIL_POSTMARK_SERVER_TOKEN=…
+# Every ANYMAIL_* variable (or ANYMAIL_*_FILE) becomes an anymail setting:
+# ANYMAIL_POSTMARK_SERVER_TOKEN=…
 ANYMAIL = {
     key.removeprefix("ANYMAIL_"): env_str(key)
-    for key in os.environ
-    if key.startswith("ANYMAIL_") and not key.endswith("_FILE")
+    for key in {name.removesuffix("_FILE") for name in os.environ if name.startswith("ANYMAIL_")}
 }
+# Provider webhooks can bounce, suppress and unsubscribe readers: in production they need
+# their basic-auth secret, and the signing key where anymail cannot work without one.
+WEBHOOK_SIGNING_KEYS = {
+    "mailersend": "MAILERSEND_WEBHOOK_SIGNING_SECRET",
+    "mailgun": "MAILGUN_WEBHOOK_SIGNING_KEY",
+    "mandrill": "MANDRILL_WEBHOOK_KEY",
+    "postal": "POSTAL_WEBHOOK_KEY",
+}
+if EMAIL_BACKEND.startswith("anymail.") and RUNDBRIEF_ENV == "production":
+    _user, _colon, _password = ANYMAIL.get("WEBHOOK_SECRET", "").partition(":")
+    if not (_user and _password):
+        raise ImproperlyConfigured(
+            f"EMAIL_PROVIDER={EMAIL_PROVIDER} needs ANYMAIL_WEBHOOK_SECRET=user:password "
+            "(random, also entered in the provider's webhook URL); see README, Webhooks."
+        )
+    _key = WEBHOOK_SIGNING_KEYS.get(EMAIL_PROVIDER)
+    if _key and not ANYMAIL.get(_key):
+        raise ImproperlyConfigured(f"EMAIL_PROVIDER={EMAIL_PROVIDER} needs ANYMAIL_{_key}.")
 
 # --- Subscribers --------------------------------------------------------------------
 CONFIRMATION_MAX_AGE_DAYS = env_int("CONFIRMATION_MAX_AGE_DAYS", 7)

@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 
 from config import views
-from newsletter import outbox
+from newsletter import outbox, webhooks
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
@@ -12,8 +12,8 @@ urlpatterns = [
     path("admin/outbox/<str:name>", outbox.outbox_message_view, name="outbox-message"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
-    # Provider webhooks (bounces, complaints): /webhooks/anymail/<esp>/tracking/
-    path("webhooks/anymail/", include("anymail.urls")),
+    # Provider webhooks (bounces, complaints), the configured provider's only.
+    path("webhooks/anymail/<str:esp>/tracking/", webhooks.tracking_webhook, name="webhook"),
     path("", include("subscribers.urls")),
     path("", include("newsletter.urls")),
 ]

@@ -32,7 +32,7 @@ from anymail.exceptions import AnymailAPIError, AnymailError, AnymailRecipientsR
 from anymail.message import AnymailMessage
 from django.conf import settings
 
-from newsletter import backends, emails, esp_templates, postmark_batch
+from newsletter import backends, delivery_reference, emails, esp_templates, postmark_batch
 from newsletter.backends import PERMANENT, SENT, TRANSIENT, Outcome
 from newsletter.rendering import escape_for, join_parts
 
@@ -409,7 +409,8 @@ def batch_message(issue, plan, built):
     message.merge_data = {parts.address: parts.merge_data for _, parts in built}
     message.merge_headers = {parts.address: parts.headers for _, parts in built}
     message.merge_metadata = {
-        parts.address: {"delivery": str(parts.delivery_id or "")} for _, parts in built
+        parts.address: {"delivery": delivery_reference.sign(parts.delivery_id)}
+        for _, parts in built
     }
     message.esp_extra = esp_extra(plan.provider)
     return message

@@ -18,6 +18,8 @@ from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
+from newsletter import delivery_reference
+
 _render_cache = {}
 _render_lock = threading.Lock()
 
@@ -216,7 +218,7 @@ def build_message(issue, reader, *, subject_prefix=""):
         reply_to=[newsletter.reply_to] if newsletter.reply_to else None,
         headers=bulk_headers(issue, reader),
         tags=["newsletter"],  # one tag: Postmark and others allow no more
-        metadata={"issue": str(issue.pk), "delivery": str(reader.delivery_id or "")},
+        metadata={"issue": str(issue.pk), "delivery": delivery_reference.sign(reader.delivery_id)},
     )
     message.attach_alternative(html, "text/html")
     message.envelope_recipient = reader.email

@@ -297,6 +297,36 @@ class Delivery(models.Model):
         return f"{self.issue_id}/{self.subscriber_id}: {self.status}"
 
 
+class TrackingEvent(models.Model):
+    """A provider event applied to a delivery: at most one of each kind per delivery.
+
+    The unique constraint is the webhook's idempotency: the row is inserted in the same
+    transaction as the event's effect, so a repeated or concurrent post of the same event
+    (or a second bounce report for the same mail) changes nothing, whatever the cache holds.
+    """
+
+    class Kind(models.TextChoices):
+        BOUNCED = "bounced", _("Bounced")
+        COMPLAINED = "complained", _("Complained")
+        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    esp = models.CharField(max_length=40)
+    event_id = models.CharField(max_length=255, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("tracking event")
+        verbose_name_plural = _("tracking events")
+        constraints = [
+            models.UniqueConstraint(fields=["delivery", "kind"], name="one_tracking_event_per_kind")
+        ]
+
+    def __str__(self):
+        return f"{self.delivery_id}: {self.kind}"
+
+
 def new_upload_name(instance, filename):
     suffix = filename.rsplit(".", 1)[-1].lower()[:5] if "." in filename else "bin"
     return f"uploads/{timezone.now():%Y/%m}/{secrets.token_urlsafe(12)}.{suffix}"

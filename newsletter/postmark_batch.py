@@ -15,6 +15,7 @@ import requests
 from anymail.utils import get_anymail_setting, parse_address_list
 from django.conf import settings
 
+from newsletter import delivery_reference
 from newsletter.backends import PERMANENT, SENT, TRANSIENT, Outcome
 from newsletter.esp_templates import TEMPLATE_NOT_FOUND, TIMEOUT, PostmarkTemplates
 
@@ -35,7 +36,10 @@ def send(issue, template, built):
             "To": parts.to,
             "TemplateModel": parts.merge_data,
             "Headers": [{"Name": name, "Value": value} for name, value in parts.headers.items()],
-            "Metadata": {"issue": str(issue.pk), "delivery": str(parts.delivery_id or "")},
+            "Metadata": {
+                "issue": str(issue.pk),
+                "delivery": delivery_reference.sign(parts.delivery_id),
+            },
         }
         for _, parts in built
     ]

@@ -154,6 +154,7 @@ def test_email_provider_selects_the_anymail_backend_and_reads_its_settings(tmp_p
         RUNDBRIEF_VAR_DIR=str(tmp_path),
         EMAIL_PROVIDER="postmark",
         ANYMAIL_POSTMARK_SERVER_TOKEN="tok-123",
+        ANYMAIL_WEBHOOK_SECRET="hook:s3cret",
     )
     assert result.returncode == 0, result.stderr
     assert "anymail.backends.postmark.EmailBackend" in result.stdout

@@ -6,7 +6,7 @@ from email.utils import parseaddr, parsedate_to_datetime
 import pytest
 from django.utils import timezone
 
-from newsletter import backends, batching, emails, esp_templates, sending
+from newsletter import backends, batching, delivery_reference, emails, esp_templates, sending
 from newsletter.models import Delivery, Issue
 from newsletter.ratelimit import CircuitBreaker
 from subscribers.models import Subscriber, Subscription
@@ -73,7 +73,8 @@ def test_each_reader_gets_their_own_content_headers_and_metadata(postmark):
     )
     assert header(message, "List-Unsubscribe-Post") == "List-Unsubscribe=One-Click"
     assert header(message, "Message-ID").startswith(f"<{issue.pk}.")
-    assert message["Metadata"] == {"issue": str(issue.pk), "delivery": str(delivery.pk)}
+    reference = delivery_reference.sign(delivery.pk)
+    assert message["Metadata"] == {"issue": str(issue.pk), "delivery": reference}
     assert message["MessageStream"] == "broadcast"
     assert message["Tag"] == "newsletter"
     assert message["To"] == "Reader 1 <reader1@example.com>"

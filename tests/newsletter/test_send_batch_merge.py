@@ -4,7 +4,7 @@ Mailjet and Brevo backends against fake provider APIs on loopback (tests/fakes/e
 import pytest
 from django.utils import timezone
 
-from newsletter import backends, batching, emails, sending
+from newsletter import backends, batching, delivery_reference, emails, sending
 from newsletter.models import Delivery, Issue
 from newsletter.ratelimit import CircuitBreaker
 from subscribers.models import Subscription
@@ -95,7 +95,7 @@ def test_each_reader_gets_exactly_their_own_mail(esp):
             issue.pk, delivery.subscriber_id
         )
         assert unsubscribe_url in mail["text"]
-        assert mail["metadata"]["delivery"] == str(delivery.pk)
+        assert mail["metadata"]["delivery"] == delivery_reference.sign(delivery.pk)
         for other in readers.keys() - {address}:  # no reader's data in another's mail
             other_token = Subscription.objects.get(subscriber__email=other).token
             assert other_token not in mail["html"] + mail["text"]
@@ -230,7 +230,8 @@ def test_amazon_ses_sends_50_per_call_through_the_stored_template(ses):
     )
     assert mail["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert mail["headers"]["Message-ID"] == emails.message_id_for(issue.pk, delivery.subscriber_id)
-    assert mail["metadata"] == {"issue": str(issue.pk), "delivery": str(delivery.pk)}
+    reference = delivery_reference.sign(delivery.pk)
+    assert mail["metadata"] == {"issue": str(issue.pk), "delivery": reference}
     assert delivery.provider_message_id == mail["message_id"]
 
 

@@ -3,7 +3,7 @@ Mailgun API on loopback."""
 
 import pytest
 
-from newsletter import sending
+from newsletter import delivery_reference, sending
 from newsletter.models import Delivery, Issue
 from tests.conftest import wait_for
 from tests.fakes.audience import make_issue, make_newsletter, make_readers
@@ -54,4 +54,4 @@ def test_workers_send_an_issue_in_batch_calls(start_worker, mailgun):
     assert "Dear Reader 7," in mail["text"]
     assert mail["headers"]["List-Unsubscribe"].startswith("<https://news.example.org/u/")
     delivery = Delivery.objects.get(issue=issue, subscriber__email="reader7@example.com")
-    assert mail["metadata"]["delivery"] == str(delivery.pk)
+    assert mail["metadata"]["delivery"] == delivery_reference.sign(delivery.pk)
