@@ -6,6 +6,7 @@ embedded: SQLite, a file-based Celery broker and cache, and a dev outbox for mai
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -49,7 +50,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", SITE_DOMAIN)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", f"{_site.scheme}://{_site.netloc}")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "staff.admin_apps.StaffAdminConfig",  # django.contrib.admin with the two-factor-aware site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -62,6 +63,10 @@ INSTALLED_APPS = [
     "newsletter",
     "subscribers",
     "staff",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
 ]
 
 MIDDLEWARE = [
@@ -73,8 +78,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "staff.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the 429 page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -320,6 +328,25 @@ CONTENT_SECURITY_POLICY = env_str(
     "font-src 'self'; connect-src 'self'; frame-src 'self'; frame-ancestors 'none'; "
     "form-action 'self'; base-uri 'self'; object-src 'none'",
 )
+
+# --- Admin sign-in: lockout (django-axes) and two-factor (django-otp); see README -------
+# Axes first: it refuses a locked-out sign-in before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+# One user name from one address, and one address trying many user names.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "config.net.client_ip"  # X-Forwarded-For only from trusted proxies
+AXES_LOCKOUT_CALLABLE = "staff.login.lockout_response"
+# A success does not clear the address's count: one known account must not let an
+# attacker reset it between guesses at another.
+AXES_RESET_ON_SUCCESS = False
+# "off", "superusers" or "staff": who must set up two-factor sign-in before using the admin.
+ADMIN_REQUIRE_2FA = env_choice("ADMIN_REQUIRE_2FA", ("off", "superusers", "staff"), "off")
+OTP_TOTP_ISSUER = SITE_NAME
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
