@@ -14,9 +14,10 @@ COPY requirements.lock ./
 RUN pip install --no-cache-dir -r requirements.lock
 
 COPY . .
-# collectstatic needs settings but no secrets: a throw-away key only for this step.
+# collectstatic needs settings but no secrets: throw-away keys only for this step.
 # (The German catalogue's .mo file is committed, so no gettext is needed in the image.)
 RUN SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+    SUPPRESSION_HASH_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
     python manage.py collectstatic --no-input -v 0
 
 USER rundbrief

@@ -30,8 +30,8 @@ from django.utils.translation import gettext as _
 from newsletter import backends, batching, emails, wire
 from newsletter.models import Delivery, Issue
 from newsletter.ratelimit import CircuitBreaker, RateLimited, acquire
-from subscribers.models import Subscriber, Subscription, Suppression
-from subscribers.suppression import email_hash
+from subscribers.models import Subscriber, Subscription
+from subscribers.suppression import email_hash, suppressed_among
 
 logger = logging.getLogger(__name__)
 
@@ -460,11 +460,9 @@ def readers_from_rows(rows):
 
 
 def suppressed_hashes(addresses):
-    """The suppression hashes among these addresses (one indexed query)."""
-    hashes = {email_hash(address) for address in addresses}
-    return set(
-        Suppression.objects.filter(email_hash__in=hashes).values_list("email_hash", flat=True)
-    )
+    """The (current) suppression hashes of those among these addresses that are suppressed,
+    under whichever hash key (one indexed query)."""
+    return {email_hash(address) for address in suppressed_among(addresses)}
 
 
 def skip_reason(status, suppressed):

@@ -17,6 +17,11 @@ if [ -z "${SECRET_KEY:-}" ]; then
   [ -s var/dev-secret-key ] || python -c 'import secrets; print(secrets.token_urlsafe(50))' > var/dev-secret-key
   export SECRET_KEY="$(cat var/dev-secret-key)"
 fi
+if [ -z "${SUPPRESSION_HASH_KEY:-}" ]; then
+  # Kept like the secret key: a new one would forget the suppressed addresses.
+  [ -s var/dev-suppression-key ] || python -c 'import secrets; print(secrets.token_urlsafe(50))' > var/dev-suppression-key
+  export SUPPRESSION_HASH_KEY="$(cat var/dev-suppression-key)"
+fi
 
 python manage.py migrate --no-input -v 0
 python manage.py seed_demo

@@ -14,16 +14,16 @@ from django.db import connection, models
 from django.utils import timezone
 
 from subscribers.models import Event, Subscriber, Subscription, Suppression, new_token
-from subscribers.suppression import email_hash
+from subscribers.suppression import email_hashes
 
 ROWS = "import_rows"  # temporary: private to this database session
-COPY_COLUMNS = "position, email, email_hash, name, custom_fields, subscriber_token, token"
+COPY_COLUMNS = "position, email, email_hashes, name, custom_fields, subscriber_token, token"
 
 
 def copy_rows(rows):
     """{email: (name, custom_fields)} as COPY rows: the columns of COPY_COLUMNS."""
     return [
-        (position, email, email_hash(email), name, json.dumps(custom), new_token(), new_token())
+        (position, email, email_hashes(email), name, json.dumps(custom), new_token(), new_token())
         for position, (email, (name, custom)) in enumerate(rows.items())
     ]
 
@@ -34,7 +34,7 @@ def write_chunk(newsletter, rows, declaration):
         _fill_rows_table(cursor, rows)
         cursor.execute(
             f"DELETE FROM {ROWS} USING {Suppression._meta.db_table} AS s "  # noqa: S608
-            f"WHERE s.email_hash = {ROWS}.email_hash"
+            f"WHERE s.email_hash = ANY({ROWS}.email_hashes)"
         )
         suppressed = cursor.rowcount
         now = timezone.now()
@@ -48,8 +48,8 @@ def _fill_rows_table(cursor, rows):
     # is for chunks that share one transaction (tests, or a caller's outer atomic block).
     cursor.execute(
         f"CREATE TEMPORARY TABLE IF NOT EXISTS {ROWS} (position integer, email text, "
-        "email_hash text, name text, custom_fields jsonb, subscriber_token text, token text) "
-        "ON COMMIT DELETE ROWS"
+        "email_hashes text[], name text, custom_fields jsonb, subscriber_token text, "
+        "token text) ON COMMIT DELETE ROWS"
     )
     cursor.execute(f"DELETE FROM {ROWS}")  # noqa: S608 - constant table name
     with cursor.cursor.copy(f"COPY {ROWS} ({COPY_COLUMNS}) FROM STDIN") as copy:
