@@ -1,5 +1,7 @@
 # Rundbrief production image: one image for web (gunicorn), worker and scheduler.
-FROM python:3.11-slim-bookworm
+# trixie: its postgresql-client (17) can dump and restore the compose file's PostgreSQL 16
+# (`manage.py backup`); bookworm's (15) refuses a newer server.
+FROM python:3.11-slim-trixie
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -7,8 +9,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     STATIC_ROOT=/app/staticfiles
 
 WORKDIR /app
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/*
+# The named volumes mounted on /data/media and /data/backups take these owners.
 RUN useradd --create-home --uid 1000 rundbrief \
-    && mkdir -p /data && chown rundbrief /data
+    && mkdir -p /data/media /data/backups && chown -R rundbrief /data
 
 COPY requirements.lock ./
 RUN pip install --no-cache-dir -r requirements.lock

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "newsletter",
     "subscribers",
     "staff",
+    "backups",
 ]
 
 MIDDLEWARE = [
