@@ -7,11 +7,9 @@
 set -u
 cd "$(dirname "$0")/.."
 report="$(mktemp)"
-trap 'rm -f "$report"' EXIT
+log="$(mktemp)"
+trap 'rm -f "$report" "$log"' EXIT
+# The dev lock holds every package the production lock does, plus the tools.
 pip-audit --requirement requirements-dev.lock --no-deps --disable-pip --progress-spinner off \
-  --format json --output "$report" 2>"$report.log"
-status=$?
-python scripts/pip_audit_verdict.py "$report" "$status" "$report.log"
-verdict=$?
-rm -f "$report.log"
-exit "$verdict"
+  --format json --output "$report" 2>"$log"
+python scripts/pip_audit_verdict.py "$report" "$?" "$log"
