@@ -9,6 +9,7 @@ import json
 import shutil
 import tarfile
 import tempfile
+import zlib
 from pathlib import Path
 
 from django.conf import settings
@@ -49,21 +50,29 @@ def restore_backup(*, path):
     path = Path(path)
     if not path.is_file():
         raise BackupError(f"{path} does not exist.")
+    staging = media_root() / STAGING
     with tempfile.TemporaryDirectory() as scratch, _open(path) as archive:
         manifest = _manifest(archive, path)
-        snapshot_name = SNAPSHOTS[manifest["database"]]
-        members = [m for m in archive.getmembers() if m.name.startswith("media/")]
-        archive.extractall(scratch, members=[archive.getmember(snapshot_name)], filter="data")
-        staging = media_root() / STAGING
-        shutil.rmtree(staging, ignore_errors=True)
-        _extract_media(archive, members, staging)
+        snapshot = Path(scratch) / SNAPSHOTS[manifest["database"]]
         try:
-            load(Path(scratch) / snapshot_name)
-        except BackupError:
+            _unpack(archive, snapshot, staging)
+            load(snapshot)
+        except (BackupError, tarfile.TarError, EOFError, zlib.error) as exc:
             shutil.rmtree(staging, ignore_errors=True)
-            raise
+            if isinstance(exc, BackupError):
+                raise
+            raise BackupError(f"{path} is damaged or unsafe to unpack: {exc}") from exc
         _swap_media(staging)
     return manifest
+
+
+def _unpack(archive, snapshot, staging):
+    """The snapshot into its scratch folder, media/ into the staging folder; nothing of
+    the site changes yet."""
+    archive.extractall(snapshot.parent, members=[archive.getmember(snapshot.name)], filter="data")
+    members = [m for m in archive.getmembers() if m.name.startswith("media/")]
+    shutil.rmtree(staging, ignore_errors=True)
+    _extract_media(archive, members, staging)
 
 
 def media_root():
@@ -82,7 +91,7 @@ def _manifest(archive, path):
     try:
         manifest = json.load(archive.extractfile(MANIFEST))
         names = set(archive.getnames())
-    except (KeyError, ValueError, tarfile.TarError, OSError) as exc:
+    except (KeyError, ValueError, tarfile.TarError, OSError, EOFError, zlib.error) as exc:
         raise BackupError(f"{path} is not a Rundbrief backup (no readable manifest).") from exc
     if manifest.get("format") != FORMAT or manifest.get("database") not in SNAPSHOTS:
         raise BackupError(f"{path} is not a Rundbrief backup.")

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import tarfile
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -126,6 +127,35 @@ def test_restore_refuses_an_archive_without_a_manifest_and_changes_nothing(site,
         call_command("restore", str(path))
     assert Newsletter.objects.get().name == "Kept"
     assert (media / "uploads" / "2026" / "tulip.png").exists()
+
+
+def test_restore_refuses_a_truncated_backup_and_changes_nothing(site, media, tmp_path):
+    archive = backup(tmp_path)
+    data = Path(archive).read_bytes()
+    truncated = tmp_path / "truncated.tar.gz"
+    truncated.write_bytes(data[: len(data) // 2])
+    Newsletter.objects.filter(pk=site.pk).update(name="Kept")
+    with pytest.raises(CommandError, match="not a Rundbrief backup|damaged"):
+        call_command("restore", str(truncated))
+    assert Newsletter.objects.get().name == "Kept"
+    assert sorted(p.name for p in media.iterdir()) == ["uploads"]
+
+
+def test_restore_refuses_media_that_would_land_outside_media_root(site, media, tmp_path):
+    good = backup(tmp_path)
+    evil = tmp_path / "evil.tar.gz"
+    with tarfile.open(good) as source, tarfile.open(evil, "w:gz") as target:
+        for member in source.getmembers():
+            target.addfile(member, source.extractfile(member) if member.isfile() else None)
+        escape = tarfile.TarInfo("media/../../escaped.txt")
+        escape.size = 4
+        target.addfile(escape, io.BytesIO(b"evil"))
+    Newsletter.objects.filter(pk=site.pk).update(name="Kept")
+    with pytest.raises(CommandError, match="damaged or unsafe"):
+        call_command("restore", str(evil))
+    assert Newsletter.objects.get().name == "Kept"
+    assert not (tmp_path / "escaped.txt").exists()
+    assert sorted(p.name for p in media.iterdir()) == ["uploads"]
 
 
 class empty_site:
