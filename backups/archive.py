@@ -36,13 +36,21 @@ def create_backup(*, directory):
         dump(snapshot)
         manifest = {"format": FORMAT, "version": VERSION, "database": engine(), "created_at": stamp}
         (Path(scratch) / MANIFEST).write_text(json.dumps(manifest))
-        with tarfile.open(partial, "w:gz") as archive:
-            archive.add(Path(scratch) / MANIFEST, MANIFEST)
-            archive.add(snapshot, snapshot.name)
-            if media_root().is_dir():
-                archive.add(media_root(), "media", filter=_skip_staging)
+        try:
+            _write_archive(partial, Path(scratch) / MANIFEST, snapshot)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
     partial.rename(path)  # never a half-written file under the final name
     return path
+
+
+def _write_archive(path, manifest, snapshot):
+    with tarfile.open(path, "w:gz") as archive:
+        archive.add(manifest, MANIFEST)
+        archive.add(snapshot, snapshot.name)
+        if media_root().is_dir():
+            archive.add(media_root(), "media", filter=_skip_staging)
 
 
 def restore_backup(*, path):
