@@ -9,7 +9,8 @@ export PATH := $(abspath $(BIN)):$(PATH)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/rundbrief
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/9
 
-.PHONY: install install-dev run test test-postgres test-embedded lint format bench bench-smoke messages clean
+.PHONY: install install-dev run test test-postgres test-embedded lint security bandit pip-audit \
+	format bench bench-smoke messages backup restore clean
 
 $(BIN)/.installed: requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -36,9 +37,21 @@ format: install-dev
 	ruff check --fix .
 	ruff format .
 
+# Static security checks of the code and the locked dependencies (README "Security").
+security: bandit pip-audit
+
+# Findings are fixed or marked `# nosec <test>` with a reason; settings in pyproject.toml.
+# (bandit warns about nosec comments on multi-line strings it checks part by part.)
+bandit: install-dev
+	bandit -q -c pyproject.toml -r . 2> >(grep -v "nosec encountered" >&2)
+
+# Fails on a known vulnerability; says plainly when the advisory data is not reachable.
+pip-audit: install-dev
+	scripts/pip-audit.sh
+
 # The whole suite twice: on PostgreSQL + Redis (started if down), then on the embedded
 # default (SQLite, file broker) without the browser tests, which need no second database.
-test: lint test-postgres test-embedded
+test: lint security test-postgres test-embedded
 
 test-postgres: install-dev
 	scripts/ensure-services.sh
@@ -65,6 +78,16 @@ messages: install
 		--no-obsolete --add-location=file $(MESSAGES_IGNORE)
 	DJANGO_SETTINGS_MODULE=config.test_settings python manage.py compilemessages -l de \
 		$(MESSAGES_IGNORE)
+
+# The database (pg_dump, or SQLite's backup API) and the media files in one archive under
+# var/backups/ (README "Backups"). Uses the environment's settings; with no SECRET_KEY
+# set, the development site of `make run`.
+backup: install
+	scripts/manage.sh backup
+
+restore: install
+	@if [ -z "$(FILE)" ]; then echo "Usage: make restore FILE=var/backups/rundbrief-….tar.gz" >&2; exit 2; fi
+	scripts/manage.sh restore "$(FILE)"
 
 clean:
 	rm -rf $(VENV) var node_modules

@@ -70,12 +70,12 @@ def env_choice(name, choices, default):
 INSECURE_KEY_MARKERS = ("insecure", "changeme", "change-me", "secret", "dev-only")
 
 
-def check_secret_key(key):
+def check_secret_key(key, name="SECRET_KEY"):
     """Refuse keys that are short, low in variety or obviously placeholders."""
     if len(key) < 50 or len(set(key)) < 5:
         raise ImproperlyConfigured(
-            "SECRET_KEY must be at least 50 characters of random text. Generate one with: "
+            f"{name} must be at least 50 characters of random text. Generate one with: "
             "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
         )
     if any(marker in key.lower() for marker in INSECURE_KEY_MARKERS):
-        raise ImproperlyConfigured("SECRET_KEY looks like a placeholder; set a random value.")
+        raise ImproperlyConfigured(f"{name} looks like a placeholder; set a random value.")

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "backups",
 ]
 
 MIDDLEWARE = [
@@ -300,8 +301,20 @@ SIGNUP_FORM_MAX_AGE_HOURS = env_float("SIGNUP_FORM_MAX_AGE_HOURS", 24.0)
 SIGNUP_RATE_PER_IP_PER_HOUR = env_int("SIGNUP_RATE_PER_IP_PER_HOUR", 20)
 SIGNUP_RATE_PER_ADDRESS_PER_DAY = env_int("SIGNUP_RATE_PER_ADDRESS_PER_DAY", 3)
 SIGNUP_CHECK_MX = env_bool("SIGNUP_CHECK_MX", False)
-# Keyed hash for suppression of erased addresses; falls back to SECRET_KEY.
-SUPPRESSION_HASH_KEY = env_str("SUPPRESSION_HASH_KEY", SECRET_KEY)
+# The suppression list holds keyed hashes of addresses. Its key is its own: were it
+# SECRET_KEY, rotating SECRET_KEY would empty the list. Old hash keys go in the fallbacks,
+# which lookups still try (like SECRET_KEY_FALLBACKS). Unset, development and tests hash
+# with SECRET_KEY (subscribers/suppression.py), and `check --deploy` reports it.
+SUPPRESSION_HASH_KEY = env_str("SUPPRESSION_HASH_KEY")
+SUPPRESSION_HASH_KEY_FALLBACKS = env_list("SUPPRESSION_HASH_KEY_FALLBACKS")
+if RUNDBRIEF_ENV == "production":
+    if not SUPPRESSION_HASH_KEY:
+        raise ImproperlyConfigured(
+            "SUPPRESSION_HASH_KEY is not set. It must be a key of its own: rotating "
+            "SECRET_KEY would empty the suppression list. Upgrading? Set a new random key and "
+            "put your current SECRET_KEY in SUPPRESSION_HASH_KEY_FALLBACKS (README: Security)."
+        )
+    check_secret_key(SUPPRESSION_HASH_KEY, "SUPPRESSION_HASH_KEY")
 
 # --- Security -----------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = (

@@ -57,7 +57,7 @@ def absolute_url(name, fallback_path, **kwargs):
     return settings.SITE_URL + path
 
 
-TOKEN_SLOT = "rbtokenslot"  # noqa: S105 - a placeholder in a URL, not a secret
+TOKEN_SLOT = "rbtokenslot"  # noqa: S105 - a placeholder in a URL, not a secret  # nosec B105
 
 
 @lru_cache(maxsize=8)

@@ -263,7 +263,7 @@ def mail_context(issue, subject, preview, body_html, body_text, links, links_mar
         "lang": newsletter.language,
         "subject": subject,
         "preheader": preview,
-        "body_html": mark_safe(body_html),  # noqa: S308 - sanitised by clean_html above
+        "body_html": mark_safe(body_html),  # noqa: S308 - sanitised by clean_html above  # nosec B308, B703
         "body_text": body_text,
         "links": links,
         "accent": newsletter.accent_colour,

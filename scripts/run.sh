@@ -7,16 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p var
 
-export RUNDBRIEF_ENV="${RUNDBRIEF_ENV:-development}"
-export DEBUG="${DEBUG:-1}"
-export PORT="${PORT:-8000}"
-export SITE_URL="${SITE_URL:-http://127.0.0.1:$PORT}"
-export ALLOWED_HOSTS="${ALLOWED_HOSTS:-127.0.0.1,localhost}"
-if [ -z "${SECRET_KEY:-}" ]; then
-  # A random development key, kept so that sessions and links survive restarts.
-  [ -s var/dev-secret-key ] || python -c 'import secrets; print(secrets.token_urlsafe(50))' > var/dev-secret-key
-  export SECRET_KEY="$(cat var/dev-secret-key)"
-fi
+source scripts/dev-env.sh
 
 python manage.py migrate --no-input -v 0
 python manage.py seed_demo

@@ -22,7 +22,7 @@ from subscribers.admin_actions import (
 )
 from subscribers.admin_import import ImportViewsMixin
 from subscribers.models import Event, Subscriber, Subscription, Suppression
-from subscribers.suppression import email_hash
+from subscribers.suppression import email_hash, email_hashes
 
 
 def status_counts(queryset):
@@ -248,7 +248,7 @@ class SuppressionAdmin(admin.ModelAdmin):
     def get_search_results(self, request, queryset, search_term):
         # Search by address: hash the term, the list only knows hashes.
         if search_term:
-            return queryset.filter(email_hash=email_hash(search_term)), False
+            return queryset.filter(email_hash__in=email_hashes(search_term)), False
         return queryset, False
 
     search_fields = ("email_hash",)

@@ -88,7 +88,7 @@ def welcome_message(subscription):
             "subscriber": subscription.subscriber,
             "subject": newsletter.welcome_subject,
             "body_text": newsletter.welcome_body,
-            "body_html": mark_safe(welcome_body_html(newsletter.welcome_body)),  # noqa: S308 - sanitised by render_markdown or escaped
+            "body_html": mark_safe(welcome_body_html(newsletter.welcome_body)),  # noqa: S308 - sanitised by render_markdown or escaped  # nosec B308, B703
             "unsubscribe_url": unsubscribe_url(subscription),
             "preferences_url": preferences_url(subscription.subscriber),
             "site_name": settings.SITE_NAME,

@@ -23,8 +23,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from subscribers import import_copy
-from subscribers.models import Event, Subscriber, Subscription, Suppression
-from subscribers.suppression import email_hash
+from subscribers.models import Event, Subscriber, Subscription
+from subscribers.suppression import suppressed_among
 from subscribers.validation import AddressCleaner, clean_name
 
 CHUNK_SIZE = 5000  # rows per transaction: fewer, larger commits write faster
@@ -321,13 +321,8 @@ def _import_chunk(newsletter, chunk, declaration, report):
 
 def _write_chunk(newsletter, rows, declaration):
     """The plain ORM writer (SQLite): returns (suppressed count, new subscriber ids)."""
-    hashes = {email_hash(email): email for email in rows}
-    suppressed = Suppression.objects.filter(email_hash__in=hashes).values_list(
-        "email_hash", flat=True
-    )
-    rows = dict(rows)
-    for digest in suppressed:
-        rows.pop(hashes[digest])
+    suppressed = suppressed_among(rows)
+    rows = {email: row for email, row in rows.items() if email not in suppressed}
     Subscriber.objects.bulk_create(
         [
             Subscriber(email=email, name=name, custom_fields=custom, language=newsletter.language)
@@ -343,7 +338,7 @@ def _write_chunk(newsletter, rows, declaration):
     )
     new_ids = [ids[email] for email in rows if ids[email] not in existing]
     _create_subscriptions(newsletter, new_ids, declaration)
-    return len(hashes) - len(rows), new_ids
+    return len(suppressed), new_ids
 
 
 def _create_subscriptions(newsletter, subscriber_ids, declaration):

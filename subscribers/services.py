@@ -14,7 +14,7 @@ from django.utils import timezone
 from subscribers import ratelimit
 from subscribers.audit import forget_in_admin_log
 from subscribers.models import Event, Subscriber, Subscription, Suppression
-from subscribers.suppression import email_hash, normalise_email
+from subscribers.suppression import email_hash, normalise_email, suppressions_of
 from subscribers.validation import clean_name
 
 # A second signup within this time never sends a second mail (double clicks, reloads).
@@ -46,13 +46,11 @@ def consent_ip(ip):
 
 def is_suppressed(email):
     """True when the address must never be mailed (erased, bounced, complained, blocked)."""
-    return Suppression.objects.filter(email_hash=email_hash(email)).exists()
+    return suppressions_of(email).exists()
 
 
 def _hard_suppressed(email):
-    return Suppression.objects.filter(
-        email_hash=email_hash(email), reason__in=HARD_SUPPRESSIONS
-    ).exists()
+    return suppressions_of(email).filter(reason__in=HARD_SUPPRESSIONS).exists()
 
 
 def _record_consent(subscription, *, source, ip, consent_text, consent_version):
@@ -167,9 +165,7 @@ def confirm_subscription(*, subscription):
     subscription.confirmed_at = timezone.now()
     subscription.save(update_fields=["status", "confirmed_at"])
     # The person proved they own the mailbox: an earlier erasure no longer applies.
-    Suppression.objects.filter(
-        email_hash=email_hash(subscription.subscriber.email), reason=Suppression.Reason.ERASED
-    ).delete()
+    suppressions_of(subscription.subscriber.email).filter(reason=Suppression.Reason.ERASED).delete()
     Event.objects.create(
         subscriber_id=subscription.subscriber_id,
         newsletter_id=subscription.newsletter_id,
@@ -296,8 +292,17 @@ def _subscription_data(subscription):
 
 
 def suppress(*, email, reason):
-    """Add the keyed hash of an address to the suppression list (idempotent)."""
-    Suppression.objects.get_or_create(email_hash=email_hash(email), defaults={"reason": reason})
+    """Add the keyed hash of an address to the suppression list (idempotent).
+
+    An entry made under an old hash key moves to the current one, so that the old key is
+    needed for fewer entries over time; the first reason stays.
+    """
+    current = email_hash(email)
+    entry = suppressions_of(email).first()
+    if entry is None:
+        Suppression.objects.get_or_create(email_hash=current, defaults={"reason": reason})
+    elif entry.email_hash != current:
+        Suppression.objects.filter(pk=entry.pk).update(email_hash=current)
 
 
 @transaction.atomic

@@ -30,6 +30,7 @@ def test_the_required_variables_are_in_the_readme():
     readme = (BASE_DIR / "README.md").read_text()
     for name in (
         "SECRET_KEY",
+        "SUPPRESSION_HASH_KEY",
         "DEBUG",
         "ALLOWED_HOSTS",
         "SITE_URL",
