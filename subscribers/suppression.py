@@ -4,11 +4,7 @@ import hmac
 from django.conf import settings
 
 from subscribers.models import Suppression
-
-
-def normalise_email(email):
-    """Lower-case the domain (and the local part: no mail system we know of needs case)."""
-    return email.strip().lower()
+from subscribers.validation import normalise_email
 
 
 def hash_keys():

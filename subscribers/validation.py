@@ -10,8 +10,6 @@ from django.utils.translation import gettext_lazy as _
 from email_validator import EmailNotValidError, EmailUndeliverableError, validate_email
 from email_validator.rfc_constants import DOT_ATOM_TEXT, EMAIL_MAX_LENGTH
 
-from subscribers.suppression import normalise_email
-
 NAME_MAX_LENGTH = 200  # Subscriber.name and the name fields of every form
 # Control characters (Unicode category Cc: C0, DEL and C1, among them CR, LF, NUL, ESC
 # and NEL), the line and paragraph separators (Zl, Zp) and lone surrogates (Cs). A name
@@ -19,6 +17,11 @@ NAME_MAX_LENGTH = 200  # Subscriber.name and the name fields of every form
 # categories are fixed by Unicode's stability policy, so a character class is exact
 # (tests compare it with unicodedata) and fast enough for an import of a million rows.
 _NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def normalise_email(email):
+    """Lower-case the domain (and the local part: no mail system we know of needs case)."""
+    return email.strip().lower()
 
 
 def validate_single_line(value):
