@@ -357,6 +357,7 @@ AXES_LOCKOUT_CALLABLE = "staff.login.lockout_response"
 # A success does not clear the address's count: one known account must not let an
 # attacker reset it between guesses at another.
 AXES_RESET_ON_SUCCESS = False
+AXES_VERBOSE = False  # its start-up banner would go to every command's output
 # "off", "superusers" or "staff": who must set up two-factor sign-in before using the admin.
 ADMIN_REQUIRE_2FA = env_choice("ADMIN_REQUIRE_2FA", ("off", "superusers", "staff"), "off")
 OTP_TOTP_ISSUER = SITE_NAME
