@@ -7,6 +7,7 @@ the page's state from the database (newsletter.archive), and templates render on
 the page's rows changed.
 """
 
+import re
 from functools import partial
 from urllib.parse import quote
 
@@ -23,6 +24,11 @@ from newsletter.models import Issue, Newsletter
 from newsletter.rendering import neutral_text, render_subject_for_web, render_web
 from subscribers.forms import SignupForm
 from subscribers.tokens import form_started_stamp
+
+
+# ASCII digits only (str.isdigit also takes "²", which int() refuses) and a bounded length
+# (int() refuses more than 4,300 digits); no archive has a million pages.
+PAGE_RE = re.compile(r"[1-9][0-9]{0,5}")
 
 
 def absolute(path):
@@ -100,7 +106,7 @@ def fresh_index(request):
 
 def page_number(request):
     raw = request.GET.get("page", "1")
-    if not raw.isdigit() or int(raw) < 1:
+    if not PAGE_RE.fullmatch(raw):
         raise Http404("No such page.")
     return int(raw)
 
