@@ -25,7 +25,6 @@ from newsletter.rendering import neutral_text, render_subject_for_web, render_we
 from subscribers.forms import SignupForm
 from subscribers.tokens import form_started_stamp
 
-
 # ASCII digits only (str.isdigit also takes "²", which int() refuses) and a bounded length
 # (int() refuses more than 4,300 digits); no archive has a million pages.
 PAGE_RE = re.compile(r"[1-9][0-9]{0,5}")
