@@ -67,3 +67,11 @@ def test_the_second_page_of_a_long_archive_still_works(client):
     response = client.get(newsletter.get_absolute_url(), {"page": "2"})
     assert response.status_code == 200
     assert "Issue 0" in response.content.decode()
+
+
+@pytest.mark.parametrize("newsletter", ["\x00", "garden\x00", "x" * 5000])
+def test_resend_with_an_odd_newsletter_is_a_form_error(client, newsletter):
+    make_newsletter(slug="garden")
+    response = client.post("/resend/", {"email": "a@example.org", "newsletter": newsletter})
+    assert response.status_code == 200
+    assert response.context["form"].errors["newsletter"]
