@@ -3,7 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from tests.newsletter.issue_builders import make_issue, make_newsletter
+from newsletter.rendering import Recipient, render_issue
+from tests.newsletter.issue_builders import build_issue, make_issue, make_newsletter
 
 pytestmark = pytest.mark.django_db
 
@@ -75,3 +76,10 @@ def test_resend_with_an_odd_newsletter_is_a_form_error(client, newsletter):
     response = client.post("/resend/", {"email": "a@example.org", "newsletter": newsletter})
     assert response.status_code == 200
     assert response.context["form"].errors["newsletter"]
+
+
+@pytest.mark.parametrize("start", ["²", "١٢", "9" * 5000, "-3", ""])
+def test_an_odd_list_start_in_an_issue_is_rendered_not_an_error(start):
+    issue = build_issue(body_markdown=f'<ol start="{start}"><li>One</li></ol>')
+    _subject, _html, text = render_issue(issue).personalise(Recipient(email="a@example.org"))
+    assert "One" in text
