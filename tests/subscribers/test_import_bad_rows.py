@@ -11,9 +11,12 @@ import io
 import pytest
 from django.core.management import call_command
 
-from subscribers.models import Subscriber, Subscription
+from subscribers.models import ImportJob, Subscriber, Subscription
+from subscribers.uploads import imports_dir
 from tests.subscribers.test_import_upload_view import stored_upload, upload
 from tests.subscribers.test_import_worker import upload_and_map, wait_until_finished
+from tests.subscribers.test_run_import_service import run as run_job
+from tests.subscribers.test_run_import_service import start
 
 HEADER = "email,name\n"
 
@@ -136,3 +139,15 @@ def test_the_worker_rejects_the_bad_rows_of_an_upload_and_imports_the_rest(
     rejects = b"".join(admin_client.get(progress_url + "rejects.csv").streaming_content)
     lines = [row[0] for row in csv.reader(io.StringIO(rejects.decode()))]
     assert lines == ["line", "12", "22"]
+
+
+@pytest.mark.django_db
+def test_a_failed_job_tells_the_staff_why_without_naming_the_servers_folders(
+    newsletter, private_dir, settings
+):
+    job = start(newsletter, "E-Mail\na@example.org\n")
+    (imports_dir() / job.upload_name).unlink()
+    job = run_job(job)
+    assert job.status == ImportJob.Status.FAILED
+    assert "FileNotFoundError" in job.error and "No such file" in job.error
+    assert str(settings.VAR_DIR) not in job.error and str(settings.BASE_DIR) not in job.error
