@@ -30,6 +30,14 @@ from subscribers.tokens import form_started_stamp
 PAGE_RE = re.compile(r"[1-9][0-9]{0,5}")
 
 
+def known_slugs(slug, issue_slug=""):
+    """404 for slugs longer than any stored one: they name nothing, and would only make
+    long cache keys."""
+    too_long = len(slug) > Newsletter._meta.get_field("slug").max_length
+    if too_long or len(issue_slug) > Issue._meta.get_field("slug").max_length:
+        raise Http404("No such page.")
+
+
 def absolute(path):
     return settings.SITE_URL + path
 
@@ -132,6 +140,7 @@ def issue_summaries(newsletter, page):
 
 @require_GET
 def detail(request, slug):
+    known_slugs(slug)
     page = page_number(request)
     return served_page_response(
         request, ("detail", slug, page), partial(fresh_detail, request, slug, page)
@@ -197,6 +206,7 @@ def rendered_issue_page(issue):
 
 @require_GET
 def issue(request, slug, issue_slug):
+    known_slugs(slug, issue_slug)
     return served_page_response(
         request, ("issue", slug, issue_slug), partial(fresh_issue, request, slug, issue_slug)
     )

@@ -83,3 +83,9 @@ def test_an_odd_list_start_in_an_issue_is_rendered_not_an_error(start):
     issue = build_issue(body_markdown=f'<ol start="{start}"><li>One</li></ol>')
     _subject, _html, text = render_issue(issue).personalise(Recipient(email="a@example.org"))
     assert "One" in text
+
+
+@pytest.mark.parametrize("path", ["/{long}/", "/weekly/{long}/", "/{long}/first-issue/"])
+def test_a_slug_longer_than_any_stored_one_is_a_404(client, path):
+    make_issue(make_newsletter())
+    assert client.get(path.format(long="x" * 300)).status_code == 404
