@@ -89,3 +89,21 @@ def test_an_odd_list_start_in_an_issue_is_rendered_not_an_error(start):
 def test_a_slug_longer_than_any_stored_one_is_a_404(client, path):
     make_issue(make_newsletter())
     assert client.get(path.format(long="x" * 300)).status_code == 404
+
+
+@pytest.mark.parametrize("choice", ["9" * 1000, str(2**63), "²", "-1", "1\x00"])
+def test_preferences_with_an_impossible_newsletter_id_are_a_form_error(client, choice):
+    from subscribers.models import Subscriber, Subscription
+
+    newsletter = make_newsletter()
+    subscriber = Subscriber.objects.create(email="reader@example.org", name="Ada")
+    Subscription.objects.create(
+        subscriber=subscriber, newsletter=newsletter, status="confirmed", source="form"
+    )
+    response = client.post(
+        f"/preferences/{subscriber.token}/", {"name": "Bob", "newsletters": [choice]}
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["newsletters"]
+    subscriber.refresh_from_db()
+    assert subscriber.name == "Ada"
