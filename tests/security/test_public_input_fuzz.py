@@ -30,7 +30,7 @@ from tests.newsletter.issue_builders import make_issue
 pytestmark = pytest.mark.django_db
 
 FUZZ = hypothesis_settings(
-    max_examples=120,
+    max_examples=250,
     deadline=None,
     database=None,  # no example store in the working tree
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -140,8 +140,11 @@ def assert_answered(response):
 
 def fake_token(site, part):
     """Mostly arbitrary text; sometimes a real token with something added or cut."""
-    real = site["confirmed"].token
-    return st.sampled_from([part, real + part, real[:-1] + part, part + real])
+    reals = {token for s in site.values() for token in (s.token, s.subscriber.token)}
+    fakes = {part}
+    for real in reals:
+        fakes |= {real + part, real[:-1] + part, part + real}
+    return st.sampled_from(sorted(fakes - reals))
 
 
 def as_wsgi(header_value):
@@ -282,6 +285,51 @@ def test_the_preferences_of_a_real_reader_take_any_input_without_harm(
     for status, old_name in others.items():
         assert Subscriber.objects.get(email=f"{status}@example.org").name == old_name
     assert_nothing_half_written()
+
+
+@FUZZ
+@given(
+    which=st.sampled_from(["confirmed", "pending", "unsubscribed"]),
+    page=st.sampled_from(["confirm", "unsubscribe", "preferences", "erase", "export"]),
+    params=query,
+    method=st.sampled_from(["GET", "HEAD", "OPTIONS"]),
+)
+def test_real_links_with_any_query_change_nothing_without_a_post(
+    client, site, which, page, params, method
+):
+    """Link scanners fetch every URL in a mail: no GET of a real link changes a reader."""
+    subscription = site[which]
+    paths = {
+        "confirm": f"/confirm/{confirmation_token(subscription)}/",
+        "unsubscribe": f"/u/{subscription.token}/",
+        "preferences": f"/preferences/{subscription.subscriber.token}/",
+        "erase": f"/preferences/{subscription.subscriber.token}/erase/",
+        "export": f"/preferences/{subscription.subscriber.token}/export/",
+    }
+    before = snapshot()
+    response = request(client, method, f"{paths[page]}?{urlencode(params)}")
+    assert_answered(response)
+    assert_readers_unchanged(before)
+
+
+@FUZZ
+@given(
+    which=st.sampled_from(["confirmed", "pending", "unsubscribed"]),
+    fields=form_data,
+    content_type=st.sampled_from(CONTENT_TYPES),
+)
+def test_a_real_export_link_takes_any_body_and_changes_nothing(
+    client, site, which, fields, content_type
+):
+    before = snapshot()
+    token = site[which].subscriber.token
+    body = encoded(fields, content_type)
+    response = request(
+        client, "POST", f"/preferences/{token}/export/", data=body, content_type=content_type
+    )
+    assert_answered(response)
+    assert response.status_code == 200 and response["Content-Type"] == "application/json"
+    assert_readers_unchanged(before)
 
 
 @FUZZ
