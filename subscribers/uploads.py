@@ -1,9 +1,11 @@
 """Uploaded import files: checked and kept in private storage until the worker imports them.
 
 The file goes to settings.VAR_DIR / "imports", never under MEDIA_ROOT (which may be
-public). It is checked in one streaming pass while it is saved: valid UTF-8, a header
-row with unique names, well-formed CSV, at least one row, and a column with addresses.
-A refused file is deleted at once, so a bad upload leaves nothing behind.
+public). It is checked in one streaming pass while it is saved: valid UTF-8, a readable
+header row with unique names, at least one readable row, and a column with addresses.
+Single bad rows (a NUL byte, an unclosed quote) are left to the import, which rejects
+each with its line. A refused file is deleted at once, so a bad upload leaves nothing
+behind.
 """
 
 import codecs
