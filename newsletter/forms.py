@@ -8,6 +8,7 @@ from newsletter.authoring import DRAFT_FIELDS
 from newsletter.models import Issue, Newsletter
 from newsletter.placeholders import HELP_TEXT as PLACEHOLDER_HELP
 from newsletter.placeholders import validate_placeholders
+from newsletter.rendering import validate_image_urls
 from subscribers.validation import validate_single_line
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -68,6 +69,11 @@ class PreviewForm(forms.Form):
                 validate_placeholders(cleaned.get(name, ""))
             except forms.ValidationError as error:
                 self.add_error(name, error)
+        if not self.has_error("body_markdown"):
+            try:
+                validate_image_urls(cleaned.get("body_markdown", ""))
+            except forms.ValidationError as error:
+                self.add_error("body_markdown", error)
         return cleaned
 
     def issue(self, instance=None):

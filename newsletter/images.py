@@ -6,11 +6,14 @@ a mail gets an explicit width, read from the file where we have it (uploads, our
 pictures) and the column width otherwise; CSS keeps height:auto and fluid on phones.
 """
 
+import html
 import re
 from functools import lru_cache
+from urllib.parse import unquote
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import default_storage
 from PIL import Image, UnidentifiedImageError
 
@@ -23,20 +26,58 @@ SRC_RE = re.compile(r'\ssrc="([^"]*)"')
 WIDTH_RE = re.compile(r'\swidth="(\d+)"')
 
 
+class OutsideOwnFolder(ValueError):
+    """A URL under the site's media or static address that climbs out of that folder."""
+
+
+def own_file(url):
+    """("media" or "static", the path in that folder) for a URL of ours, else None.
+
+    Raises OutsideOwnFolder when the path, decoded the way a browser or web server would,
+    leaves the folder ("..", also as %2e%2e, or a backslash that browsers read as "/").
+    """
+    prefixes = (
+        ("media", settings.SITE_URL + settings.MEDIA_URL),
+        ("static", settings.SITE_URL + settings.STATIC_URL),
+    )
+    for folder, prefix in prefixes:
+        if url.startswith(prefix):
+            path = unquote(re.split(r"[?#]", url.removeprefix(prefix), maxsplit=1)[0])
+            segments = path.replace("\\", "/").split("/")
+            if ".." in segments or path.startswith(("/", "\\")) or "\0" in path:
+                raise OutsideOwnFolder(url)
+            return folder, path
+    return None
+
+
+def climbing_image_urls(body_html):
+    """The image URLs of sanitised HTML that climb out of our media or static folder."""
+    climbing = []
+    for tag in IMG_TAG_RE.findall(body_html):
+        src = SRC_RE.search(tag)
+        try:
+            own_file(html.unescape(src.group(1)) if src else "")
+        except OutsideOwnFolder as exc:
+            climbing.append(str(exc))
+    return climbing
+
+
 def natural_size(url):
     """(width, height) of an image we serve ourselves, or None for anything else."""
-    media_prefix = settings.SITE_URL + settings.MEDIA_URL
-    static_prefix = settings.SITE_URL + settings.STATIC_URL
     try:
-        if url.startswith(media_prefix):
-            with default_storage.open(url.removeprefix(media_prefix)) as handle:
+        found = own_file(url)
+        if found is None:
+            return None
+        folder, path = found
+        if folder == "media":
+            with default_storage.open(path) as handle:
                 return Image.open(handle).size
-        if url.startswith(static_prefix):
-            path = finders.find(url.removeprefix(static_prefix))
-            return _static_size(path) if path else None
-    except (OSError, UnidentifiedImageError, ValueError):
+        path = finders.find(path)
+        return _static_size(path) if path else None
+    except (OSError, UnidentifiedImageError, ValueError, SuspiciousFileOperation):
+        # OutsideOwnFolder is a ValueError: such a URL gets the column width, and its
+        # storage's message (which names the server's folders) is never shown.
         return None
-    return None
 
 
 @lru_cache(maxsize=64)

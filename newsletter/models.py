@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from newsletter.rendering import validate_image_urls
 from subscribers.validation import validate_single_line
 
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #1a73e8."))
@@ -235,6 +236,11 @@ class Issue(models.Model):
                 validate_placeholders(getattr(self, name))
             except ValidationError as error:
                 errors[name] = error
+        if "body_markdown" not in errors:
+            try:
+                validate_image_urls(self.body_markdown)
+            except ValidationError as error:
+                errors["body_markdown"] = error
         if errors:
             raise ValidationError(errors)
 

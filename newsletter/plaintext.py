@@ -5,6 +5,8 @@ import re
 import textwrap
 from html.parser import HTMLParser
 
+LIST_START_RE = re.compile(r"[0-9]{1,6}")
+
 WIDTH = 76
 BLOCK_TAGS = {
     "p", "div", "section", "figure", "figcaption", "table", "caption", "dl", "dt", "dd",
@@ -79,7 +81,9 @@ class TextConverter(HTMLParser):
             return
         self.finish_item_text()
         if tag in ("ul", "ol"):
-            start = int(attrs.get("start") or 1) if str(attrs.get("start", "1")).isdigit() else 1
+            start = attrs.get("start") or "1"
+            # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+            start = int(start) if LIST_START_RE.fullmatch(start) else 1
             self.lists.append([tag, start])
             if len(self.lists) == 1:
                 self.blank_line()

@@ -18,11 +18,13 @@ from urllib.parse import quote
 
 import css_inline
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
 
-from newsletter.images import logo_width, size_images
+from newsletter.images import climbing_image_urls, logo_width, size_images
 from newsletter.markdown import markdown_to_html
 from newsletter.placeholders import (
     PLACEHOLDER_RE,
@@ -237,6 +239,20 @@ def render_issue(issue) -> RenderedIssue:
         text_parts=markers.split(mail_text, markup=False),
         web_url=public_issue_url(issue),
     )
+
+
+def validate_image_urls(markdown_text):
+    """Refuse images whose URL climbs out of the site's media or static folder."""
+    climbing = climbing_image_urls(sanitised_body(Markers().protect(markdown_text)))
+    if climbing:
+        raise ValidationError(
+            _(
+                "The image address “%(url)s” leaves the site’s media or static folder "
+                "(“..”). Use the address the image upload gave you."
+            ),
+            code="image_outside_folder",
+            params={"url": climbing[0]},
+        )
 
 
 # --- helpers ---------------------------------------------------------------------------

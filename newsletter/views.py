@@ -7,6 +7,7 @@ the page's state from the database (newsletter.archive), and templates render on
 the page's rows changed.
 """
 
+import re
 from functools import partial
 from urllib.parse import quote
 
@@ -23,6 +24,18 @@ from newsletter.models import Issue, Newsletter
 from newsletter.rendering import neutral_text, render_subject_for_web, render_web
 from subscribers.forms import SignupForm
 from subscribers.tokens import form_started_stamp
+
+# ASCII digits only (str.isdigit also takes "²", which int() refuses) and a bounded length
+# (int() refuses more than 4,300 digits); no archive has a million pages.
+PAGE_RE = re.compile(r"[1-9][0-9]{0,5}")
+
+
+def known_slugs(slug, issue_slug=""):
+    """404 for slugs longer than any stored one: they name nothing, and would only make
+    long cache keys."""
+    too_long = len(slug) > Newsletter._meta.get_field("slug").max_length
+    if too_long or len(issue_slug) > Issue._meta.get_field("slug").max_length:
+        raise Http404("No such page.")
 
 
 def absolute(path):
@@ -100,7 +113,7 @@ def fresh_index(request):
 
 def page_number(request):
     raw = request.GET.get("page", "1")
-    if not raw.isdigit() or int(raw) < 1:
+    if not PAGE_RE.fullmatch(raw):
         raise Http404("No such page.")
     return int(raw)
 
@@ -127,6 +140,7 @@ def issue_summaries(newsletter, page):
 
 @require_GET
 def detail(request, slug):
+    known_slugs(slug)
     page = page_number(request)
     return served_page_response(
         request, ("detail", slug, page), partial(fresh_detail, request, slug, page)
@@ -192,6 +206,7 @@ def rendered_issue_page(issue):
 
 @require_GET
 def issue(request, slug, issue_slug):
+    known_slugs(slug, issue_slug)
     return served_page_response(
         request, ("issue", slug, issue_slug), partial(fresh_issue, request, slug, issue_slug)
     )

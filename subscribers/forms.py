@@ -1,3 +1,5 @@
+import re
+
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -99,9 +101,24 @@ class ResendForm(forms.Form):
     )
 
 
+class NewsletterChoices(forms.ModelMultipleChoiceField):
+    """Newsletters by id. An id no row can have is refused before the query: SQLite raises
+    OverflowError for a number above 2**63 instead of finding nothing."""
+
+    def clean(self, value):
+        for pk in value if isinstance(value, (list, tuple)) else ():
+            if not re.fullmatch(r"[0-9]{1,18}", str(pk)):
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": pk},
+                )
+        return super().clean(value)
+
+
 class PreferencesForm(forms.Form):
     name = NameField(label=_("Name"))
-    newsletters = forms.ModelMultipleChoiceField(
+    newsletters = NewsletterChoices(
         label=_("Newsletters you receive"),
         queryset=Newsletter.objects.all(),
         required=False,

@@ -87,7 +87,10 @@ def run_import(*, job_id):
 def _failure_text(exc):
     if isinstance(exc, ImportRefused):
         return str(exc)
-    return f"{type(exc).__name__}: {exc}"[:2000]
+    # Staff read this; an OSError's text names the file and so the server's folders (the
+    # log keeps the whole traceback).
+    detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+    return f"{type(exc).__name__}: {detail}"[:2000]
 
 
 def _run(job):

@@ -22,7 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from subscribers import import_copy
+from subscribers import csv_rows, import_copy
 from subscribers.models import Event, Subscriber, Subscription
 from subscribers.suppression import suppressed_among
 from subscribers.validation import AddressCleaner, clean_name
@@ -171,7 +171,7 @@ def import_subscribers(
     rows are skipped. `on_chunk(report, new_subscriber_ids)` runs inside each chunk's
     transaction, so what it writes commits together with the chunk.
     """
-    reader = csv.DictReader(lines, delimiter=delimiter)
+    reader = csv_rows.DictRows(lines, delimiter=delimiter)
     header = reader.fieldnames or []
     mapping = _complete(mapping or ColumnMapping(email=""), header)
     mapping.check(header)
@@ -226,6 +226,8 @@ def _parsed_chunks(reader, mapping, chunk_size, copy_rows=None):
         chunk.rows_read += 1
         raw = (row.get(mapping.email) or "").strip()
         try:
+            if isinstance(row, csv_rows.BadRow):
+                raise ValidationError(row.reason)
             if None in row:  # csv puts extra cells under the key None
                 raise ValidationError(_("The row has more cells than the header."))
             email = clean_address(raw)

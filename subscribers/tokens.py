@@ -1,6 +1,7 @@
 """Signed, expiring confirmation links over the random per-subscription secret, and the
 signed, single-use time stamps of the signup form."""
 
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -11,6 +12,22 @@ from django.core.cache import cache
 
 CONFIRM_SALT = "subscribers.confirm"
 FORM_SALT = "subscribers.form-started"
+# Every stored token comes from secrets.token_urlsafe (subscribers.models.new_token). A link
+# with anything else names nobody, and must not reach the database: PostgreSQL refuses a
+# NUL in a text parameter with an error instead of finding no row.
+STORED_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+
+class StoredTokenConverter:
+    """The `<token:...>` URL part: only what a stored token can look like, else a 404."""
+
+    regex = STORED_TOKEN_RE.pattern
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
 
 
 class LinkExpired(Exception):
@@ -33,11 +50,14 @@ def subscription_token_from(signed):
     """The Subscription.token inside a confirmation link, or LinkExpired / LinkInvalid."""
     max_age = settings.CONFIRMATION_MAX_AGE_DAYS * 86400
     try:
-        return _signer().unsign(signed, max_age=max_age)
+        token = _signer().unsign(signed, max_age=max_age)
     except signing.SignatureExpired as exc:
         raise LinkExpired from exc
     except signing.BadSignature as exc:
         raise LinkInvalid from exc
+    if not STORED_TOKEN_RE.fullmatch(token):
+        raise LinkInvalid
+    return token
 
 
 @dataclass(frozen=True)

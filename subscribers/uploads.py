@@ -1,9 +1,11 @@
 """Uploaded import files: checked and kept in private storage until the worker imports them.
 
 The file goes to settings.VAR_DIR / "imports", never under MEDIA_ROOT (which may be
-public). It is checked in one streaming pass while it is saved: valid UTF-8, a header
-row with unique names, well-formed CSV, at least one row, and a column with addresses.
-A refused file is deleted at once, so a bad upload leaves nothing behind.
+public). It is checked in one streaming pass while it is saved: valid UTF-8, a readable
+header row with unique names, at least one readable row, and a column with addresses.
+Single bad rows (a NUL byte, an unclosed quote) are left to the import, which rejects
+each with its line. A refused file is deleted at once, so a bad upload leaves nothing
+behind.
 """
 
 import codecs
@@ -18,6 +20,7 @@ from django.conf import settings
 from django.core import signing
 from django.utils.translation import gettext as _
 
+from subscribers.csv_rows import CsvRows
 from subscribers.importing import guess_mapping
 
 UPLOAD_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{24}\.csv$")
@@ -109,24 +112,35 @@ def _write_checked(uploaded_file, path):
 
 
 def _check_rows(path):
-    """Read the whole file once: returns (delimiter, number of rows below the header)."""
+    """Read the whole file once: returns (delimiter, number of rows below the header).
+
+    Rows the import will reject with their line (a NUL byte, an unclosed quote) count as
+    rows; a file without a single readable row is refused here.
+    """
     with open_upload(path) as lines:
         first = lines.readline()
         delimiter = max(DELIMITERS, key=first.count)
         lines.seek(0)
-        reader = csv.reader(lines, delimiter=delimiter)
-        try:
-            header = next(reader, [])
-            _check_header(header)
-            sample = list(islice(reader, SAMPLE_ROWS))
-            total = len(sample) + sum(1 for _row in reader)
-        except csv.Error as exc:
-            raise UploadRefused(
-                _("The file is not valid CSV (line %(line)d: %(error)s).")
-                % {"line": reader.line_num, "error": exc}
-            ) from exc
+        rows = CsvRows(lines, delimiter=delimiter)
+        _line, header, problem = next(rows, (1, [], ""))
+        if problem:
+            raise UploadRefused(_("The first row cannot be read: %(reason)s") % {"reason": problem})
+        _check_header(header)
+        sample, total, first_problem = [], 0, None
+        for line, cells, problem in rows:
+            total += 1
+            if problem:
+                first_problem = first_problem or (line, problem)
+            elif len(sample) < SAMPLE_ROWS:
+                sample.append(cells)
     if total == 0:
         raise UploadRefused(_("The file has a header row but no rows below it."))
+    if not sample:
+        line, problem = first_problem
+        raise UploadRefused(
+            _("The file is not valid CSV (line %(line)d: %(error)s).")
+            % {"line": line, "error": problem}
+        )
     if not guess_email_column(header, sample):
         raise UploadRefused(
             _("No column with email addresses found (looked at the header and the first rows).")
@@ -165,11 +179,12 @@ def open_upload(path):
 
 
 def preview(upload):
-    """(header, the first SAMPLE_ROWS rows) of a stored upload, for the column picker."""
+    """(header, the first SAMPLE_ROWS readable rows) of a stored upload, for the column picker."""
     with open_upload(upload.path) as lines:
-        reader = csv.reader(lines, delimiter=upload.delimiter)
-        header = next(reader)
-        return header, list(islice(reader, SAMPLE_ROWS))
+        rows = CsvRows(lines, delimiter=upload.delimiter)
+        _line, header, _problem = next(rows)
+        readable = (cells for _line, cells, problem in rows if not problem)
+        return header, list(islice(readable, SAMPLE_ROWS))
 
 
 def remove_stale_uploads():
