@@ -90,18 +90,25 @@ def test_a_quote_closed_by_a_stray_quote_rows_later_does_not_swallow_the_rows_be
 
 @pytest.mark.django_db
 def test_a_quoted_cell_over_two_lines_is_still_one_row(tmp_path, newsletter):
+    # Read as one row, whose name then breaks the one-line rule for names (not a quote left
+    # open, and no row made of its second line).
     text = HEADER + 'ada@example.org,"Ada\nLovelace"\ncarl@example.org,Carl\n'
     out, rejected = run(tmp_path, text)
-    assert imported() == ["ada@example.org", "carl@example.org"]
-    assert Subscriber.objects.get(email="ada@example.org").name == "Ada\nLovelace"
-    assert rejected == []
+    assert "2 rows: 1 imported" in out
+    assert imported() == ["carl@example.org"]
+    assert [(row["line"], row["value"]) for row in rejected] == [("2", "ada@example.org")]
+    assert "quote" not in rejected[0]["reason"] and "Name" in rejected[0]["reason"]
 
 
 @pytest.mark.django_db
 def test_the_line_numbers_stay_true_after_a_cell_over_two_lines(tmp_path, newsletter):
     text = HEADER + 'ada@example.org,"Ada\nLovelace"\nbroken,Bob\n'
     _out, rejected = run(tmp_path, text)
-    assert [row["line"] for row in rejected] == ["4"]
+    # The two-line name is refused at the line it starts on; the next row is on line 4.
+    assert [(row["line"], row["value"]) for row in rejected] == [
+        ("2", "ada@example.org"),
+        ("4", "broken"),
+    ]
 
 
 @pytest.mark.django_db

@@ -37,7 +37,7 @@ def test_rows_with_control_characters_in_the_name_are_rejected_with_their_line(n
     report = run(newsletter, lines, name="name")
     assert (report.rows, report.created, report.rejected) == (6, 2, 4)
     assert [(r.line, r.value, r.reason) for r in report.rejections] == [
-        (4, "crlf@example.org", CONTROL_REASON),
+        (3, "crlf@example.org", CONTROL_REASON),  # the line the row starts on
         (5, "esc@example.org", CONTROL_REASON),
         (6, "sep@example.org", CONTROL_REASON),
         (7, "nel@example.org", CONTROL_REASON),
