@@ -82,7 +82,7 @@ def snapshot_audience(*, issue, now):
     delivery = Delivery._meta.db_table
     subscription = Subscription._meta.db_table
     sql = (
-        f"INSERT INTO {delivery} (issue_id, subscriber_id, status, attempts, "  # noqa: S608
+        f"INSERT INTO {delivery} (issue_id, subscriber_id, status, attempts, "  # noqa: S608  # nosec B608
         "provider_message_id, provider, error, updated_at) "
         f"SELECT %s, s.subscriber_id, %s, 0, '', '', '', %s FROM {subscription} s "
         "WHERE s.newsletter_id = %s AND s.status = %s "
