@@ -11,27 +11,24 @@ How a send runs (see docs/sending.md for the guarantees):
 4. When no unfinished row is left, the issue becomes `sent`.
 """
 
-import json
+import contextlib
 import logging
-import random
 import time
-import uuid
 from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Count, F, Min, Q
+from django.db.models import Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from newsletter import backends, batching, emails, wire
+from newsletter import backends, batching, emails, lanes, ledger, send_progress, wire
+from newsletter.breaker import CircuitBreaker
 from newsletter.models import Delivery, Issue
-from newsletter.ratelimit import CircuitBreaker, RateLimited, acquire
-from subscribers.models import Subscriber, Subscription
-from subscribers.suppression import email_hash, suppressed_among
+from newsletter.ratelimit import RateLimited, acquire
+from subscribers.models import Subscription
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +39,7 @@ STATUS_CHECK_SECONDS = 0.5  # how often a sending worker looks for pause/cancel
 # throughput: two queries beside the one UPDATE per mail).
 RECHECK_SECONDS = 0.5
 ANALYZE_AFTER_ROWS = 10_000  # smaller snapshots leave the statistics to autovacuum
+AFTER_FAULT_SECONDS = 10  # a step that failed on the database or cache: try again then
 
 
 class SendError(Exception):
@@ -63,7 +61,7 @@ def start_send(*, issue):
         Issue.objects.filter(pk=issue.pk).update(
             status=Issue.Status.SENDING, send_started_at=now, recipient_count=count
         )
-        transaction.on_commit(lambda: ensure_lanes(issue_id=issue.pk))
+        transaction.on_commit(lambda: lanes.ensure_lanes(issue_id=issue.pk))
     refresh_planner_statistics(count)
     logger.info("issue %s: sending to %s readers", issue.pk, count)
     return count
@@ -125,7 +123,7 @@ def resume_send(*, issue):
             status=Issue.Status.SENDING
         ):
             raise SendError(_("Only a paused send can be resumed."))
-        transaction.on_commit(lambda: ensure_lanes(issue_id=issue.pk))
+        transaction.on_commit(lambda: lanes.ensure_lanes(issue_id=issue.pk))
 
 
 def cancel_send(*, issue):
@@ -154,7 +152,7 @@ def retry_failed(*, issue):
         if count and issue.status == Issue.Status.SENT:
             Issue.objects.filter(pk=issue.pk).update(status=Issue.Status.SENDING)
         if count:
-            transaction.on_commit(lambda: ensure_lanes(issue_id=issue.pk))
+            transaction.on_commit(lambda: lanes.ensure_lanes(issue_id=issue.pk))
     return count
 
 
@@ -189,48 +187,7 @@ def send_due_issues():
     return started
 
 
-# --- lanes: chains of send_batch tasks, at most SEND_LANES per issue ---------------------
-def lane_key(issue_id, lane):
-    return f"send:lane:{issue_id}:{lane}"
-
-
-def ensure_lanes(*, issue_id):
-    """Start every lane of the issue that is not running or queued already."""
-    from newsletter.tasks import send_batch_task
-
-    started = 0
-    for lane in range(settings.SEND_LANES):
-        token = uuid.uuid4().hex
-        if cache.add(lane_key(issue_id, lane), token, timeout=settings.SEND_LEASE_SECONDS):
-            send_batch_task.delay(issue_id=issue_id, lane=lane, token=token)
-            started += 1
-    return started
-
-
-def hold_lane(issue_id, lane, token):
-    """True if this chain still owns its lane (a lane restarted by the sweeper wins)."""
-    key = lane_key(issue_id, lane)
-    cache.add(key, token, timeout=settings.SEND_LEASE_SECONDS)  # the key was flushed
-    if cache.get(key) != token:
-        return False
-    cache.touch(key, settings.SEND_LEASE_SECONDS)
-    return True
-
-
-def release_lane(issue_id, lane, token):
-    if cache.get(lane_key(issue_id, lane)) == token:
-        cache.delete(lane_key(issue_id, lane))
-
-
-def schedule_wakeup(*, issue_id, delay):
-    """One delayed ensure_lanes per issue, for retries and leases that fall due later."""
-    from newsletter.tasks import wake_issue_task
-
-    delay = max(0.5, min(delay, 60.0))
-    if cache.add(f"send:wakeup:{issue_id}", 1, timeout=int(delay) + 1):
-        wake_issue_task.apply_async(kwargs={"issue_id": issue_id}, countdown=delay)
-
-
+# --- lanes: one step of a chain (newsletter/lanes.py holds and starts them) ------------
 @dataclass
 class StepResult:
     keep_going: bool
@@ -239,13 +196,24 @@ class StepResult:
 
 def run_lane(*, issue_id, lane, token):
     """One step of a lane: claim a batch, send it, and say whether the chain goes on."""
-    if not hold_lane(issue_id, lane, token):
+    if not lanes.hold_lane(issue_id, lane, token):
         return StepResult(keep_going=False)
-    result = lane_step(issue_id)
+    lanes.heartbeat.hold(issue_id, lane, token)
+    try:
+        result = lane_step(issue_id)
+    except BaseException:
+        # The database or the cache failed mid-step: free the lane at once, so a wake-up
+        # or the sweeper starts it again as soon as they answer.
+        lanes.heartbeat.drop(issue_id, lane)
+        with contextlib.suppress(Exception):
+            lanes.release_lane(issue_id, lane, token)
+            lanes.schedule_wakeup(issue_id=issue_id, delay=AFTER_FAULT_SECONDS)
+        raise
+    lanes.heartbeat.drop(issue_id, lane)
     if not result.keep_going:
-        release_lane(issue_id, lane, token)
+        lanes.release_lane(issue_id, lane, token)
         if result.wake_in is not None:
-            schedule_wakeup(issue_id=issue_id, delay=result.wake_in)
+            lanes.schedule_wakeup(issue_id=issue_id, delay=result.wake_in)
     return result
 
 
@@ -262,12 +230,12 @@ def lane_step(issue_id):
         if not breaker.take_probe():
             return StepResult(keep_going=False, wake_in=2.0)
         size = 1
-    claimed = claim_readers(issue, size)
+    claimed = ledger.claim_readers(issue, size)
     if not claimed:
         return finish_or_wait(issue_id)
     result = send_claimed(issue=issue, claimed=claimed, breaker=breaker)
     if state == breaker.HALF_OPEN and breaker.state() == breaker.CLOSED:
-        ensure_lanes(issue_id=issue_id)  # the provider answers again: full speed
+        lanes.ensure_lanes(issue_id=issue_id)  # the provider answers again: full speed
     return result
 
 
@@ -281,87 +249,7 @@ def claim_size():
     return size
 
 
-# --- the ledger: claim, send, record --------------------------------------------------
-def claimable(issue_id, now):
-    lease_expired = now - timedelta(seconds=settings.SEND_LEASE_SECONDS)
-    return Delivery.objects.filter(issue_id=issue_id).filter(
-        Q(status=Delivery.Status.QUEUED)
-        | Q(status=Delivery.Status.RETRYING, next_attempt_at__lte=now)
-        | Q(status=Delivery.Status.SENDING, claimed_at__lt=lease_expired)
-    )
-
-
-def claim_batch(*, issue_id, size):
-    """Mark up to `size` due rows `sending` for this worker; other workers skip them."""
-    now = timezone.now()
-    with transaction.atomic():
-        rows = claimable(issue_id, now).order_by("id")
-        if connection.features.has_select_for_update_skip_locked:
-            rows = rows.select_for_update(skip_locked=True)
-        # On SQLite the IMMEDIATE transaction holds the write lock: claims are serial.
-        ids = list(rows.values_list("id", flat=True)[:size])
-        Delivery.objects.filter(id__in=ids).update(
-            status=Delivery.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
-        )
-    return ids
-
-
-def claim_readers(issue, size):
-    """Claim up to `size` due rows and load their readers: load_readers' rows.
-
-    On PostgreSQL one statement claims and joins (SKIP LOCKED, as claim_batch), instead of
-    five round trips with the claimed ids sent back and forth."""
-    if connection.vendor != "postgresql":
-        ids = claim_batch(issue_id=issue.pk, size=size)
-        return load_readers(issue, ids) if ids else []
-    now = timezone.now()
-    lease_expired = now - timedelta(seconds=settings.SEND_LEASE_SECONDS)
-    status = Delivery.Status
-    with connection.cursor() as cursor:
-        cursor.execute(
-            CLAIM_AND_LOAD,
-            {
-                "issue": issue.pk,
-                "newsletter": issue.newsletter_id,
-                "now": now,
-                "lease_expired": lease_expired,
-                "size": size,
-                "queued": status.QUEUED,
-                "retrying": status.RETRYING,
-                "sending": status.SENDING,
-            },
-        )
-        rows = cursor.fetchall()
-    return readers_from_rows(rows)
-
-
-# Table names from the models, values as parameters.
-CLAIM_AND_LOAD = f"""
-WITH picked AS (
-    SELECT id FROM {Delivery._meta.db_table}
-    WHERE issue_id = %(issue)s AND (
-        status = %(queued)s
-        OR (status = %(retrying)s AND next_attempt_at <= %(now)s)
-        OR (status = %(sending)s AND claimed_at < %(lease_expired)s))
-    ORDER BY id LIMIT %(size)s
-    FOR UPDATE SKIP LOCKED
-), claimed AS (
-    UPDATE {Delivery._meta.db_table} AS delivery
-    SET status = %(sending)s, claimed_at = %(now)s, attempts = delivery.attempts + 1
-    FROM picked WHERE delivery.id = picked.id
-    RETURNING delivery.id, delivery.subscriber_id
-)
-SELECT claimed.id, subscriber.id, subscriber.email, subscriber.name,
-       subscriber.custom_fields::text, subscriber.token, subscription.status, subscription.token
-FROM claimed
-JOIN {Subscriber._meta.db_table} AS subscriber ON subscriber.id = claimed.subscriber_id
-LEFT JOIN {Subscription._meta.db_table} AS subscription
-    ON subscription.subscriber_id = claimed.subscriber_id
-    AND subscription.newsletter_id = %(newsletter)s
-ORDER BY claimed.id
-"""  # noqa: S608  # nosec B608
-
-
+# --- sending a claim (newsletter/ledger.py claims and records) -----------------------
 def finish_or_wait(issue_id):
     """Nothing claimable: mark the issue sent, or wake up when the next row falls due."""
     with transaction.atomic():
@@ -404,106 +292,29 @@ class IssueWatch:
         return self.stop_reason is not None
 
 
-def load_readers(issue, ids):
-    """(delivery id, reader, "") per claimed row still allowed to get mail, else
-    (delivery id, None, skip reason).
-
-    Plain column values, not model instances: building 500 Delivery, Subscriber and
-    Subscription objects per claim cost more than the two queries themselves.
-    """
-    rows = list(
-        Delivery.objects.filter(id__in=ids)
-        .order_by("id")
-        .values_list(
-            "id",
-            "subscriber_id",
-            "subscriber__email",
-            "subscriber__name",
-            "subscriber__custom_fields",
-            "subscriber__token",
-        )
-    )
-    subscriptions = {
-        subscriber_id: (status, token)
-        for subscriber_id, status, token in Subscription.objects.filter(
-            newsletter_id=issue.newsletter_id, subscriber_id__in=[row[1] for row in rows]
-        ).values_list("subscriber_id", "status", "token")
-    }
-    return readers_from_rows([(*row, *subscriptions.get(row[1], (None, None))) for row in rows])
-
-
-def readers_from_rows(rows):
-    """load_readers' answer from (delivery id, subscriber id, email, name, custom fields,
-    subscriber token, subscription status, subscription token) rows."""
-    suppressed = suppressed_hashes(row[2] for row in rows)
-    result = []
-    for row in rows:
-        delivery_id, subscriber_id, email, name, custom_fields, subscriber_token = row[:6]
-        status, subscription_token = row[6:]
-        reason = skip_reason(status, email_hash(email) in suppressed)
-        if reason:
-            result.append((delivery_id, None, reason))
-            continue
-        if isinstance(custom_fields, str):  # JSON as text from the raw claim
-            custom_fields = json.loads(custom_fields)
-        reader = emails.reader_from_row(
-            delivery_id=delivery_id,
-            subscriber_id=subscriber_id,
-            email=email,
-            name=name,
-            custom_fields=custom_fields,
-            subscriber_token=subscriber_token,
-            subscription_token=subscription_token,
-        )
-        result.append((delivery_id, reader, ""))
-    return result
-
-
-def suppressed_hashes(addresses):
-    """The (current) suppression hashes of those among these addresses that are suppressed,
-    under whichever hash key (one indexed query)."""
-    return {email_hash(address) for address in suppressed_among(addresses)}
-
-
-def skip_reason(status, suppressed):
-    """Why a reader with this subscription status must not get mail now ("" if they may)."""
-    if status != Subscription.Status.CONFIRMED:
-        return _("no longer subscribed (%s)") % (status or "gone")
-    if suppressed:
-        return _("address is suppressed")
-    return ""
-
-
-def refused_now(issue, readers):
-    """{delivery id: reason} for readers unsubscribed, bounced, complained, erased or
-    suppressed since they were loaded (two indexed queries for all of them)."""
-    statuses = dict(
-        Subscription.objects.filter(
-            newsletter_id=issue.newsletter_id,
-            subscriber_id__in=[reader.subscriber_id for reader in readers],
-        ).values_list("subscriber_id", "status")
-    )
-    suppressed = suppressed_hashes(reader.email for reader in readers)
-    refused = {}
-    for reader in readers:
-        status = statuses.get(reader.subscriber_id)
-        reason = skip_reason(status, email_hash(reader.email) in suppressed)
-        if reason:
-            refused[reader.delivery_id] = reason
-    return refused
-
-
 def send_claimed(*, issue, claimed, breaker):
     """Send the claimed rows (claim_readers' answer) chunk by chunk; stop early on pause,
     cancel or outage."""
     watch = IssueWatch(issue.pk, breaker)
-    transport = backends.transport_name()
     pending = deque()
     for delivery_id, reader, reason in claimed:
         if reader is None:
-            record_skip(delivery_id, reason)
+            ledger.record_skip(delivery_id, reason)
         else:
             pending.append(reader)
+    try:
+        return send_pending(issue, pending, breaker, watch)
+    except BaseException:
+        # Rows that never went out go back at once instead of waiting for their lease;
+        # the chunk that was on the wire stays claimed (it may have been sent).
+        with contextlib.suppress(Exception):
+            ledger.release([reader.delivery_id for reader in pending])
+        raise
+
+
+def send_pending(issue, pending, breaker, watch):
+    """send_claimed's loop; `pending` (a deque of readers) shrinks as chunks go out."""
+    transport = backends.transport_name()
     checked_at = time.monotonic()
     plan = batching.plan_for(issue)  # None: one call per reader
     # A chunk is sent, then recorded, before the next one goes out: its size bounds the
@@ -512,7 +323,7 @@ def send_claimed(*, issue, claimed, breaker):
     while pending:
         # The breaker opened by this worker's own errors stops it at once.
         if breaker.tripped or watch.must_stop():
-            release([reader.delivery_id for reader in pending])
+            ledger.release([reader.delivery_id for reader in pending])
             wake = breaker.open_until() - time.time()
             return StepResult(keep_going=False, wake_in=wake if wake > 0 else None)
         taken = [pending.popleft() for _ in range(min(chunk, len(pending)))]
@@ -520,12 +331,13 @@ def send_claimed(*, issue, claimed, breaker):
         pending.extendleft(reversed(taken[len(readers) :]))  # no token: not sent now
         if readers and time.monotonic() - checked_at >= RECHECK_SECONDS:
             # Right before the call: whoever left since the claim is not mailed.
-            readers, pending = drop_refused(issue, readers, pending)
+            readers = drop_refused(issue, readers, pending)
             checked_at = time.monotonic()
         if readers:
             send_chunk(issue, readers, breaker, transport, plan)
         if limited is not None:
-            release([reader.delivery_id for reader in pending])
+            ledger.release([reader.delivery_id for reader in pending])
+            send_progress.note_rate_limited(issue.pk, limited.wait)
             return StepResult(keep_going=False, wake_in=limited.wait)
     return StepResult(keep_going=True)
 
@@ -542,14 +354,15 @@ def take_tokens(readers, transport):
 
 
 def drop_refused(issue, readers, pending):
-    """Check the chunk and the rest of the claim again; skip the refused, keep the rest."""
-    refused = refused_now(issue, [*readers, *pending])
+    """Check the chunk and the rest of the claim again; skip the refused, keep the rest
+    (`pending` is trimmed in place: send_claimed hands back what is left in it)."""
+    refused = ledger.refused_now(issue, [*readers, *pending])
     for delivery_id, reason in refused.items():
-        record_skip(delivery_id, reason)
-    return (
-        [reader for reader in readers if reader.delivery_id not in refused],
-        deque(reader for reader in pending if reader.delivery_id not in refused),
-    )
+        ledger.record_skip(delivery_id, reason)
+    kept = [reader for reader in pending if reader.delivery_id not in refused]
+    pending.clear()
+    pending.extend(kept)
+    return [reader for reader in readers if reader.delivery_id not in refused]
 
 
 def send_chunk(issue, readers, breaker, transport, plan=None):
@@ -559,7 +372,9 @@ def send_chunk(issue, readers, breaker, transport, plan=None):
         outcomes = batching.send_batch(issue, plan, readers)
     else:
         outcomes = send_each(issue, readers)
-    record_outcomes([(r.delivery_id, outcomes[r.delivery_id]) for r in readers], breaker, transport)
+    ledger.record_outcomes(
+        [(r.delivery_id, outcomes[r.delivery_id]) for r in readers], breaker, transport
+    )
 
 
 def send_each(issue, readers):
@@ -584,86 +399,6 @@ def send_each(issue, readers):
     return outcomes
 
 
-def record_outcomes(outcomes, breaker, transport):
-    """Write a chunk's outcomes ((delivery id, Outcome) pairs): all sent rows in one
-    UPDATE (one statement per chunk instead of one per reader), errors row by row."""
-    sent = {i: o.provider_message_id[:255] for i, o in outcomes if o.status == backends.SENT}
-    for delivery_id, outcome in outcomes:
-        if outcome.status != backends.SENT:
-            record_error(delivery_id, outcome, breaker, transport)
-    if sent:
-        # After the errors: the provider took some of the chunk, so it is up.
-        breaker.record_success()
-        mark_sent(sent, transport)
-
-
-def mark_sent(message_ids, transport):
-    """Mark rows sent ({delivery id: provider message id}) in one statement; a row sent
-    already keeps its first record.
-
-    Raw SQL because the ORM's equivalent (CASE WHEN per row) spends far longer building
-    the expression than the database spends on the update. On PostgreSQL the rows travel
-    as two arrays, so the statement's text is the same for any number of rows (psycopg
-    parses it once, not once per chunk); elsewhere as a VALUES list (SQLite ≥ 3.33).
-    """
-    table = Delivery._meta.db_table
-    if connection.vendor == "postgresql":
-        rows = "SELECT * FROM unnest(%s::bigint[], %s::text[])"
-        params = [list(message_ids), list(message_ids.values())]
-    else:
-        rows = "VALUES " + ", ".join(["(%s, %s)"] * len(message_ids))
-        params = [value for pair in message_ids.items() for value in pair]
-    sql = (
-        f"WITH sent (delivery_id, message_id) AS ({rows}) "  # noqa: S608  # nosec B608
-        f"UPDATE {table} SET status = %s, sent_at = %s, provider_message_id = sent.message_id, "
-        "provider = %s, error = '', next_attempt_at = NULL "
-        f"FROM sent WHERE {table}.id = sent.delivery_id AND {table}.status <> %s"
-    )
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    params += [Delivery.Status.SENT, now, transport, Delivery.Status.SENT]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-
-
-def record_error(delivery_id, outcome, breaker, transport):
-    """A transient error retries with backoff (until SEND_MAX_ATTEMPTS), a permanent fails."""
-    if outcome.status == backends.TRANSIENT and not breaker.tripped:
-        # Once open, the other mails that were in flight with this one do not
-        # trip it again (which would double the cool-down).
-        breaker.record_transient()
-    rows = Delivery.objects.filter(id=delivery_id, status=Delivery.Status.SENDING)
-    attempts = rows.values_list("attempts", flat=True).first() or 0  # 0: cancelled meanwhile
-    if outcome.status == backends.PERMANENT or attempts >= settings.SEND_MAX_ATTEMPTS:
-        rows.update(status=Delivery.Status.FAILED, provider=transport, error=outcome.error)
-        return
-    rows.update(
-        status=Delivery.Status.RETRYING,
-        next_attempt_at=timezone.now() + timedelta(seconds=backoff_seconds(attempts)),
-        provider=transport,
-        error=outcome.error,
-    )
-
-
-def backoff_seconds(attempts):
-    """Exponential backoff with jitter: base · 2^(n−1), capped, times 0.5–1.5."""
-    delay = settings.SEND_RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1)
-    # Jitter spreads retries out; nothing about it needs to be unpredictable.
-    return min(delay, settings.SEND_RETRY_MAX_SECONDS) * random.uniform(0.5, 1.5)  # nosec B311
-
-
-def record_skip(delivery_id, reason):
-    Delivery.objects.filter(id=delivery_id, status=Delivery.Status.SENDING).update(
-        status=Delivery.Status.SKIPPED, error=reason
-    )
-
-
-def release(ids):
-    """Hand claimed but unsent rows back, without counting an attempt."""
-    Delivery.objects.filter(id__in=ids, status=Delivery.Status.SENDING).update(
-        status=Delivery.Status.QUEUED, claimed_at=None, attempts=F("attempts") - 1
-    )
-
-
 # --- the sweeper ----------------------------------------------------------------------
 def sweep_deliveries():
     """Put back rows stuck past their lease and restart lanes the broker lost."""
@@ -673,43 +408,11 @@ def sweep_deliveries():
     ).update(status=Delivery.Status.RETRYING, next_attempt_at=timezone.now())
     restarted = 0
     for issue_id in Issue.objects.filter(status=Issue.Status.SENDING).values_list("pk", flat=True):
-        restarted += ensure_lanes(issue_id=issue_id)
+        restarted += lanes.ensure_lanes(issue_id=issue_id)
     return {"reset": reset, "lanes_started": restarted}
 
 
 # --- progress for the admin -----------------------------------------------------------
 def progress(*, issue):
-    """Counts, current rate, time left and errors of a send, for the live admin panel."""
-    rows = Delivery.objects.filter(issue_id=issue.pk)
-    counts = dict(rows.values_list("status").annotate(n=Count("id")).order_by())
-    total = sum(counts.values())
-    finished = sum(counts.get(s, 0) for s in ("sent", "failed", "skipped"))
-    minute_ago = timezone.now() - timedelta(seconds=60)
-    recent = rows.filter(status=Delivery.Status.SENT, sent_at__gte=minute_ago).count()
-    rate = recent / 60
-    unfinished = total - finished
-    failures = (
-        rows.filter(status__in=(Delivery.Status.FAILED, Delivery.Status.RETRYING))
-        .values("error")
-        .annotate(n=Count("id"))
-        .order_by("-n")[:10]
-    )
-    providers = (
-        rows.filter(status__in=(Delivery.Status.FAILED, Delivery.Status.RETRYING))
-        .values("provider")
-        .annotate(n=Count("id"))
-        .order_by("-n")
-    )
-    issue_status = Issue.objects.filter(pk=issue.pk).values_list("status", flat=True).first()
-    return {
-        "status": issue_status,
-        "status_label": str(Issue.Status(issue_status).label) if issue_status else "",
-        "total": total,
-        "counts": {status: counts.get(status, 0) for status, _label in Delivery.Status.choices},
-        "sent": counts.get("sent", 0),
-        "rate_per_second": round(rate, 2),
-        "eta_seconds": round(unfinished / rate) if rate and unfinished else None,
-        "failures": [{"reason": f["error"], "count": f["n"]} for f in failures],
-        "provider_errors": {p["provider"] or "?": p["n"] for p in providers},
-        "breaker": CircuitBreaker(backends.transport_name()).status(),
-    }
+    """Counts, rate, time left, errors and why the send waits (newsletter/send_progress.py)."""
+    return send_progress.progress(issue=issue)

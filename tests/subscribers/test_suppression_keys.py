@@ -2,7 +2,7 @@
 
 import pytest
 
-from newsletter.sending import suppressed_hashes
+from newsletter.ledger import suppressed_hashes
 from subscribers import services
 from subscribers.importing import ColumnMapping, import_subscribers
 from subscribers.models import Subscriber, Subscription, Suppression
