@@ -11,7 +11,7 @@
   same port.
 
 Records: `received` (every message kept), `arrivals` (monotonic time of each),
-`busy_answers`, `drops`, `kept_drops`.
+`busy_answers`, `drops`, `cut_after_taking`.
 """
 
 import hashlib
@@ -42,7 +42,7 @@ class FlakyHandler(RecordingHandler):
     busy_answers: int = 0
     data_count: int = 0
     drops: int = 0
-    kept_drops: int = 0
+    cut_after_taking: list = field(default_factory=list)  # the messages kept, then cut
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         self.rcpt_attempts[address] += 1
@@ -59,8 +59,8 @@ class FlakyHandler(RecordingHandler):
         if self.drop_every and self.data_count % self.drop_every == 0:
             self.drops += 1
             if self.keep_dropped:
-                self.kept_drops += 1
                 self.keep(envelope)
+                self.cut_after_taking.append(self.received[-1])
             server.transport.abort()  # no answer: the client sees the connection die
             return "421 4.4.2 Connection dropped"
         self.keep(envelope)
