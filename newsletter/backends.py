@@ -29,6 +29,8 @@ from anymail.exceptions import AnymailAPIError, AnymailError, AnymailRecipientsR
 from django.conf import settings
 from django.core.mail import get_connection
 
+from newsletter.ratelimit import retry_after_seconds
+
 logger = logging.getLogger(__name__)
 
 SENT, TRANSIENT, PERMANENT = "sent", "transient", "permanent"
@@ -63,6 +65,7 @@ class Outcome:
     status: str  # SENT, TRANSIENT or PERMANENT
     provider_message_id: str = ""
     error: str = ""
+    retry_after: float = 0.0  # seconds the provider asked us to wait (429/503 Retry-After)
 
 
 def transport_name():
@@ -324,7 +327,8 @@ def anymail_error_outcome(error):
     error_text = f"{transport_name()}: {status or ''} {error}".strip()[:500]
     if isinstance(error, AnymailRecipientsRefused):
         return Outcome(PERMANENT, error=error_text)
-    return Outcome(TRANSIENT, error=error_text)
+    wait = retry_after_seconds(getattr(error, "response", None))
+    return Outcome(TRANSIENT, error=error_text, retry_after=wait)
 
 
 def anymail_recipient_outcome(status, fallback_error=""):

@@ -561,6 +561,7 @@ def send_chunk(issue, readers, breaker, transport, plan=None):
         outcomes = batching.send_batch(issue, plan, readers)
     else:
         outcomes = send_each(issue, readers)
+    hold_for_retry_after(outcomes.values(), breaker)
     record_outcomes([(r.delivery_id, outcomes[r.delivery_id]) for r in readers], breaker, transport)
 
 
@@ -584,6 +585,14 @@ def send_each(issue, readers):
         for reader, outcome in zip(sendable, backends.send_messages(built), strict=True):
             outcomes[reader.delivery_id] = outcome
     return outcomes
+
+
+def hold_for_retry_after(outcomes, breaker):
+    """A provider that says when to come back (Retry-After on a 429 or 503) gets no call
+    from any worker before then: the shared breaker holds every lane that long."""
+    wait = max((outcome.retry_after for outcome in outcomes), default=0.0)
+    if wait > 0:
+        breaker.hold(wait)
 
 
 def record_outcomes(outcomes, breaker, transport):

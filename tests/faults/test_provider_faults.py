@@ -118,13 +118,13 @@ def test_a_429_with_retry_after_stops_every_worker_for_that_long(fault_site, mai
     # (every 0.5 s), may still arrive just after the 429; then nothing until it is over.
     window = [at - refused_at for at in arrivals if refused_at + grace < at]
     window = [offset for offset in window if offset < retry_after]
-    before = [at for at in arrivals if refused_at - 2 <= at < refused_at]
+    before = [at for at in arrivals if at < refused_at]
     after = [at for at in arrivals if refused_at + retry_after <= at < refused_at + retry_after + 2]
     figures(
         "provider 429 with Retry-After: 5",
         readers=readers,
         elapsed_s=elapsed,
-        calls_per_s_before=len(before) / 2,
+        calls_per_s_before=len(before) / max(0.1, refused_at - arrivals[0]),
         calls_in_window=len(window),
         calls_per_s_after=len(after) / 2,
         retries=retries(issue_id),
