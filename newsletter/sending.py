@@ -11,25 +11,25 @@ How a send runs (see docs/sending.md for the guarantees):
 4. When no unfinished row is left, the issue becomes `sent`.
 """
 
+import contextlib
 import json
 import logging
 import random
 import time
-import uuid
 from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from newsletter import backends, batching, emails, wire
+from newsletter import backends, batching, emails, lanes, wire
+from newsletter.breaker import CircuitBreaker
 from newsletter.models import Delivery, Issue
-from newsletter.ratelimit import CircuitBreaker, RateLimited, acquire
+from newsletter.ratelimit import RateLimited, acquire
 from subscribers.models import Subscriber, Subscription, Suppression
 from subscribers.suppression import email_hash
 
@@ -42,6 +42,7 @@ STATUS_CHECK_SECONDS = 0.5  # how often a sending worker looks for pause/cancel
 # throughput: two queries beside the one UPDATE per mail).
 RECHECK_SECONDS = 0.5
 ANALYZE_AFTER_ROWS = 10_000  # smaller snapshots leave the statistics to autovacuum
+AFTER_FAULT_SECONDS = 10  # a step that failed on the database or cache: try again then
 
 
 class SendError(Exception):
@@ -63,7 +64,7 @@ def start_send(*, issue):
         Issue.objects.filter(pk=issue.pk).update(
             status=Issue.Status.SENDING, send_started_at=now, recipient_count=count
         )
-        transaction.on_commit(lambda: ensure_lanes(issue_id=issue.pk))
+        transaction.on_commit(lambda: lanes.ensure_lanes(issue_id=issue.pk))
     refresh_planner_statistics(count)
     logger.info("issue %s: sending to %s readers", issue.pk, count)
     return count
@@ -125,7 +126,7 @@ def resume_send(*, issue):
             status=Issue.Status.SENDING
         ):
             raise SendError(_("Only a paused send can be resumed."))
-        transaction.on_commit(lambda: ensure_lanes(issue_id=issue.pk))
+        transaction.on_commit(lambda: lanes.ensure_lanes(issue_id=issue.pk))
 
 
 def cancel_send(*, issue):
@@ -154,7 +155,7 @@ def retry_failed(*, issue):
         if count and issue.status == Issue.Status.SENT:
             Issue.objects.filter(pk=issue.pk).update(status=Issue.Status.SENDING)
         if count:
-            transaction.on_commit(lambda: ensure_lanes(issue_id=issue.pk))
+            transaction.on_commit(lambda: lanes.ensure_lanes(issue_id=issue.pk))
     return count
 
 
@@ -189,48 +190,7 @@ def send_due_issues():
     return started
 
 
-# --- lanes: chains of send_batch tasks, at most SEND_LANES per issue ---------------------
-def lane_key(issue_id, lane):
-    return f"send:lane:{issue_id}:{lane}"
-
-
-def ensure_lanes(*, issue_id):
-    """Start every lane of the issue that is not running or queued already."""
-    from newsletter.tasks import send_batch_task
-
-    started = 0
-    for lane in range(settings.SEND_LANES):
-        token = uuid.uuid4().hex
-        if cache.add(lane_key(issue_id, lane), token, timeout=settings.SEND_LEASE_SECONDS):
-            send_batch_task.delay(issue_id=issue_id, lane=lane, token=token)
-            started += 1
-    return started
-
-
-def hold_lane(issue_id, lane, token):
-    """True if this chain still owns its lane (a lane restarted by the sweeper wins)."""
-    key = lane_key(issue_id, lane)
-    cache.add(key, token, timeout=settings.SEND_LEASE_SECONDS)  # the key was flushed
-    if cache.get(key) != token:
-        return False
-    cache.touch(key, settings.SEND_LEASE_SECONDS)
-    return True
-
-
-def release_lane(issue_id, lane, token):
-    if cache.get(lane_key(issue_id, lane)) == token:
-        cache.delete(lane_key(issue_id, lane))
-
-
-def schedule_wakeup(*, issue_id, delay):
-    """One delayed ensure_lanes per issue, for retries and leases that fall due later."""
-    from newsletter.tasks import wake_issue_task
-
-    delay = max(0.5, min(delay, 60.0))
-    if cache.add(f"send:wakeup:{issue_id}", 1, timeout=int(delay) + 1):
-        wake_issue_task.apply_async(kwargs={"issue_id": issue_id}, countdown=delay)
-
-
+# --- lanes: one step of a chain (newsletter/lanes.py holds and starts them) ------------
 @dataclass
 class StepResult:
     keep_going: bool
@@ -239,13 +199,24 @@ class StepResult:
 
 def run_lane(*, issue_id, lane, token):
     """One step of a lane: claim a batch, send it, and say whether the chain goes on."""
-    if not hold_lane(issue_id, lane, token):
+    if not lanes.hold_lane(issue_id, lane, token):
         return StepResult(keep_going=False)
-    result = lane_step(issue_id)
+    lanes.heartbeat.hold(issue_id, lane, token)
+    try:
+        result = lane_step(issue_id)
+    except BaseException:
+        # The database or the cache failed mid-step: free the lane at once, so a wake-up
+        # or the sweeper starts it again as soon as they answer.
+        lanes.heartbeat.drop(issue_id, lane)
+        with contextlib.suppress(Exception):
+            lanes.release_lane(issue_id, lane, token)
+            lanes.schedule_wakeup(issue_id=issue_id, delay=AFTER_FAULT_SECONDS)
+        raise
+    lanes.heartbeat.drop(issue_id, lane)
     if not result.keep_going:
-        release_lane(issue_id, lane, token)
+        lanes.release_lane(issue_id, lane, token)
         if result.wake_in is not None:
-            schedule_wakeup(issue_id=issue_id, delay=result.wake_in)
+            lanes.schedule_wakeup(issue_id=issue_id, delay=result.wake_in)
     return result
 
 
@@ -267,7 +238,7 @@ def lane_step(issue_id):
         return finish_or_wait(issue_id)
     result = send_claimed(issue=issue, claimed=claimed, breaker=breaker)
     if state == breaker.HALF_OPEN and breaker.state() == breaker.CLOSED:
-        ensure_lanes(issue_id=issue_id)  # the provider answers again: full speed
+        lanes.ensure_lanes(issue_id=issue_id)  # the provider answers again: full speed
     return result
 
 
@@ -499,13 +470,25 @@ def send_claimed(*, issue, claimed, breaker):
     """Send the claimed rows (claim_readers' answer) chunk by chunk; stop early on pause,
     cancel or outage."""
     watch = IssueWatch(issue.pk, breaker)
-    transport = backends.transport_name()
     pending = deque()
     for delivery_id, reader, reason in claimed:
         if reader is None:
             record_skip(delivery_id, reason)
         else:
             pending.append(reader)
+    try:
+        return send_pending(issue, pending, breaker, watch)
+    except BaseException:
+        # Rows that never went out go back at once instead of waiting for their lease;
+        # the chunk that was on the wire stays claimed (it may have been sent).
+        with contextlib.suppress(Exception):
+            release([reader.delivery_id for reader in pending])
+        raise
+
+
+def send_pending(issue, pending, breaker, watch):
+    """send_claimed's loop; `pending` (a deque of readers) shrinks as chunks go out."""
+    transport = backends.transport_name()
     checked_at = time.monotonic()
     plan = batching.plan_for(issue)  # None: one call per reader
     # A chunk is sent, then recorded, before the next one goes out: its size bounds the
@@ -522,7 +505,7 @@ def send_claimed(*, issue, claimed, breaker):
         pending.extendleft(reversed(taken[len(readers) :]))  # no token: not sent now
         if readers and time.monotonic() - checked_at >= RECHECK_SECONDS:
             # Right before the call: whoever left since the claim is not mailed.
-            readers, pending = drop_refused(issue, readers, pending)
+            readers = drop_refused(issue, readers, pending)
             checked_at = time.monotonic()
         if readers:
             send_chunk(issue, readers, breaker, transport, plan)
@@ -544,14 +527,15 @@ def take_tokens(readers, transport):
 
 
 def drop_refused(issue, readers, pending):
-    """Check the chunk and the rest of the claim again; skip the refused, keep the rest."""
+    """Check the chunk and the rest of the claim again; skip the refused, keep the rest
+    (`pending` is trimmed in place: send_claimed hands back what is left in it)."""
     refused = refused_now(issue, [*readers, *pending])
     for delivery_id, reason in refused.items():
         record_skip(delivery_id, reason)
-    return (
-        [reader for reader in readers if reader.delivery_id not in refused],
-        deque(reader for reader in pending if reader.delivery_id not in refused),
-    )
+    kept = [reader for reader in pending if reader.delivery_id not in refused]
+    pending.clear()
+    pending.extend(kept)
+    return [reader for reader in readers if reader.delivery_id not in refused]
 
 
 def send_chunk(issue, readers, breaker, transport, plan=None):
@@ -589,23 +573,48 @@ def send_each(issue, readers):
 
 def hold_for_retry_after(outcomes, breaker):
     """A provider that says when to come back (Retry-After on a 429 or 503) gets no call
-    from any worker before then: the shared breaker holds every lane that long."""
+    from any worker before then: the shared breaker holds every lane that long. Before
+    the outcomes are recorded, so that the refused call's errors do not trip it too."""
     wait = max((outcome.retry_after for outcome in outcomes), default=0.0)
     if wait > 0:
-        breaker.hold(wait)
+        try:
+            breaker.hold(wait)
+        except Exception:  # as for the breaker's counts: a cache fault must not lose records
+            logger.exception("circuit breaker: cannot hold for Retry-After %.0f s", wait)
 
 
 def record_outcomes(outcomes, breaker, transport):
     """Write a chunk's outcomes ((delivery id, Outcome) pairs): all sent rows in one
-    UPDATE (one statement per chunk instead of one per reader), errors row by row."""
+    UPDATE (one statement per chunk instead of one per reader), errors row by row.
+
+    1. The sent rows first, on their own: those mails are gone, and a failure in any later
+       step must not lose that record (the lease would send them again).
+    2. The errors, each row's retry or failure.
+    3. The breaker's bookkeeping last, guarded: a shared-cache fault costs a count, not
+       the batch.
+    """
     sent = {i: o.provider_message_id[:255] for i, o in outcomes if o.status == backends.SENT}
+    if sent:
+        mark_sent(sent, transport)
+    transient = 0
     for delivery_id, outcome in outcomes:
         if outcome.status != backends.SENT:
-            record_error(delivery_id, outcome, breaker, transport)
+            record_error(delivery_id, outcome, transport)
+            transient += outcome.status == backends.TRANSIENT
+    try:
+        note_in_breaker(breaker, transient=transient, sent=len(sent))
+    except Exception:
+        logger.exception("circuit breaker %s: cannot record outcomes", transport)
+
+
+def note_in_breaker(breaker, *, transient, sent):
+    """Errors first, then any success: the provider took some of the chunk, so it is up."""
+    if transient and not breaker.tripped:
+        # Once this worker opened it, the other mails that were in flight with the
+        # tripping one are not counted again.
+        breaker.record_transient(transient)
     if sent:
-        # After the errors: the provider took some of the chunk, so it is up.
         breaker.record_success()
-        mark_sent(sent, transport)
 
 
 def mark_sent(message_ids, transport):
@@ -636,12 +645,8 @@ def mark_sent(message_ids, transport):
         cursor.execute(sql, params)
 
 
-def record_error(delivery_id, outcome, breaker, transport):
+def record_error(delivery_id, outcome, transport):
     """A transient error retries with backoff (until SEND_MAX_ATTEMPTS), a permanent fails."""
-    if outcome.status == backends.TRANSIENT and not breaker.tripped:
-        # Once open, the other mails that were in flight with this one do not
-        # trip it again (which would double the cool-down).
-        breaker.record_transient()
     rows = Delivery.objects.filter(id=delivery_id, status=Delivery.Status.SENDING)
     attempts = rows.values_list("attempts", flat=True).first() or 0  # 0: cancelled meanwhile
     if outcome.status == backends.PERMANENT or attempts >= settings.SEND_MAX_ATTEMPTS:
@@ -683,7 +688,7 @@ def sweep_deliveries():
     ).update(status=Delivery.Status.RETRYING, next_attempt_at=timezone.now())
     restarted = 0
     for issue_id in Issue.objects.filter(status=Issue.Status.SENDING).values_list("pk", flat=True):
-        restarted += ensure_lanes(issue_id=issue_id)
+        restarted += lanes.ensure_lanes(issue_id=issue_id)
     return {"reset": reset, "lanes_started": restarted}
 
 

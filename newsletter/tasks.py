@@ -1,12 +1,13 @@
 """Celery tasks of the sending engine: load by id, call the service, nothing else.
 
 The database ledger, not the broker, is the source of truth: a lost task message only
-delays a send until the sweeper (`newsletter.sweep_deliveries`, every 30 s) restarts it.
+delays a send until the sweeper (`newsletter.sweep_deliveries`, every 30 s) restarts it:
+a lane's hold in the cache outlives a dead worker by at most lanes.LANE_HOLD_SECONDS.
 """
 
 from celery import shared_task
 
-from newsletter import sending
+from newsletter import lanes, sending
 from newsletter.models import Issue
 
 
@@ -30,7 +31,7 @@ def send_batch_task(*, issue_id, lane, token):
 @shared_task(name="newsletter.wake_issue")
 def wake_issue_task(*, issue_id):
     """Restart the lanes of an issue when retries or expired leases fall due."""
-    return sending.ensure_lanes(issue_id=issue_id)
+    return lanes.ensure_lanes(issue_id=issue_id)
 
 
 @shared_task(name="newsletter.send_test", soft_time_limit=60, time_limit=90)

@@ -1,11 +1,14 @@
-"""Reading a provider's Retry-After (the fault tests check that the workers honour it)."""
+"""A provider's Retry-After: read from its answer, held in the shared breaker (the fault
+tests check that the workers honour it)."""
 
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
 from requests import Response
 
+from newsletter.breaker import CircuitBreaker
 from newsletter.ratelimit import MAX_RETRY_AFTER_SECONDS, retry_after_seconds
 
 
@@ -41,3 +44,46 @@ def test_it_reads_an_http_date():
 
 def test_no_answer_at_all_asks_for_no_wait():
     assert retry_after_seconds(None) == 0.0
+
+
+def forget(store):
+    """Counts and hold both (a success, store.clear(), keeps the hold on purpose)."""
+    if hasattr(store, "client"):
+        store.client.delete(store.key, store.key + ":hold")
+        return
+    with store.locked(write=True) as state:
+        state.clear()
+
+
+@pytest.fixture
+def breaker():
+    breaker = CircuitBreaker("retry-after-test")
+    forget(breaker.store)
+    yield breaker
+    forget(breaker.store)
+
+
+def test_a_hold_opens_the_breaker_for_every_worker_until_it_ends(breaker):
+    breaker.hold(30)
+    other_worker = CircuitBreaker("retry-after-test")
+    assert other_worker.state() == other_worker.OPEN
+    assert 25 < other_worker.open_until() - time.time() <= 30
+    assert breaker.tripped  # the worker that was told stops at once
+
+
+def test_a_success_in_flight_does_not_end_a_hold_and_a_shorter_one_does_not_shorten_it(
+    breaker,
+):
+    breaker.hold(30)
+    breaker.hold(5)
+    other_worker = CircuitBreaker("retry-after-test")
+    other_worker.maybe_failing = True
+    other_worker.record_success()  # a call that went out before the 429
+    assert other_worker.state() == other_worker.OPEN
+    assert other_worker.open_until() - time.time() > 25
+
+
+def test_a_hold_that_ended_leaves_the_breaker_closed(breaker):
+    breaker.hold(0.2)
+    time.sleep(0.3)
+    assert CircuitBreaker("retry-after-test").state() == CircuitBreaker.CLOSED

@@ -1,5 +1,8 @@
 """Helpers shared by the sending tests (not a test module)."""
 
+from django.conf import settings
+from django.core.cache import cache
+
 from newsletter import sending
 from newsletter.models import Delivery
 
@@ -19,6 +22,5 @@ def statuses(issue):
 
 def forget_send_state():
     """Drop lane, wake-up and breaker keys: the test database reuses issue ids (SQLite)."""
-    from django.core.cache import cache
-
-    cache.clear()
+    cache.clear()  # on Redis this empties the test's Redis database, breakers included
+    (settings.VAR_DIR / "breaker.json").unlink(missing_ok=True)

@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from newsletter import backends, batching, emails, esp_templates, sending
+from newsletter.breaker import CircuitBreaker
 from newsletter.models import Delivery, Issue
-from newsletter.ratelimit import CircuitBreaker
 from subscribers.models import Subscriber, Subscription
 from tests.fakes.audience import make_issue, make_newsletter, make_readers
 from tests.fakes.postmark import TOKEN, FakePostmark

@@ -5,8 +5,8 @@ import pytest
 from django.utils import timezone
 
 from newsletter import backends, batching, emails, sending
+from newsletter.breaker import CircuitBreaker
 from newsletter.models import Delivery, Issue
-from newsletter.ratelimit import CircuitBreaker
 from subscribers.models import Subscription
 from tests.fakes.audience import make_issue, make_newsletter, make_readers, subscribe
 from tests.fakes.esp import FAKES, FakeAmazonSES

@@ -14,8 +14,8 @@ from aiosmtpd.controller import Controller
 from django.db import connection
 
 from newsletter import backends, sending
+from newsletter.breaker import CircuitBreaker
 from newsletter.models import Issue
-from newsletter.ratelimit import CircuitBreaker
 from subscribers import services as subscriber_services
 from subscribers.models import Event, Subscription, Suppression
 from subscribers.suppression import email_hash
