@@ -42,6 +42,7 @@ class FlakyHandler(RecordingHandler):
     busy_answers: int = 0
     data_count: int = 0
     drops: int = 0
+    noops: int = 0
     cut_after_taking: list = field(default_factory=list)  # the messages kept, then cut
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -52,6 +53,10 @@ class FlakyHandler(RecordingHandler):
             self.busy_answers += 1
             return "451 4.3.0 Busy, try again later"
         envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_NOOP(self, server, session, envelope, arg):
+        self.noops += 1
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
@@ -90,8 +95,8 @@ class FlakySMTPServer(SMTPServer):
         in a background thread; returns the thread."""
 
         def outage():
-            down_at = time.monotonic()
             self.controller.stop()
+            down_at = time.monotonic()  # mails that were being taken are in by now
             time.sleep(seconds)
             self.controller = self._controller()
             self.controller.start()
