@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import pytest
@@ -28,6 +29,14 @@ from tests.faults.smtp import FlakySMTPServer
 
 TEMPLATE_DATABASE = "rundbrief_faults_template"
 _database_numbers = itertools.count(1)
+FIGURES = []  # one line per fault test, shown at the end of the run (tests.faults.ledger)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FIGURES:
+        terminalreporter.section("fault test figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)
 
 
 def worker_environment(database_url, redis_url, **extra):
@@ -96,15 +105,19 @@ class FaultSite:
         self._sweeping = threading.Event()
         self._sweeper = None
 
-    def start_worker(self, queues="priority,bulk,default", concurrency=2, **env):
-        worker = WorkerProcess(
-            worker_environment(self.database_url, self.redis.url, **env),
-            queues=queues,
-            concurrency=concurrency,
-            name=f"fw{len(self.workers)}",
-        )
-        self.workers.append(worker)
-        return worker
+    def start_workers(self, count, queues="bulk,default", concurrency=2, **env):
+        """Start `count` workers at once (each takes seconds to boot on a busy machine)."""
+        environment = worker_environment(self.database_url, self.redis.url, **env)
+        first = len(self.workers)
+
+        def start(number):
+            name = f"fw{first + number}"
+            return WorkerProcess(environment, queues=queues, concurrency=concurrency, name=name)
+
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            started = list(pool.map(start, range(count)))
+        self.workers.extend(started)
+        return started
 
     def send_task(self, name, **kwargs):
         """Enqueue a task on the private broker, as the web process or beat would."""

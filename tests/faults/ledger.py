@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.db.models import Sum
 
 from newsletter.models import Delivery, Issue
-from tests.faults.conftest import query, wait_for_query
+from tests.faults.conftest import FIGURES, query, wait_for_query
 
 
 def issue_status(issue_id):
@@ -67,9 +67,10 @@ def smtp_copies(server):
 
 
 def figures(name, **values):
-    """One line a person can read in the test output (pytest -s, or -rA)."""
+    """One line a person can read: printed now (pytest -s) and in the run's summary."""
     text = ", ".join(
         f"{key}={value:.1f}" if isinstance(value, float) else f"{key}={value}"
         for key, value in values.items()
     )
+    FIGURES.append(f"{name}: {text}")
     print(f"\n[faults] {name}: {text}")

@@ -51,13 +51,9 @@ def test_a_postgres_restart_mid_send_delays_it_by_seconds_not_a_lease(fault_site
     newsletter = make_newsletter()
     addresses = make_readers(newsletter, READERS)
     issue = make_issue(newsletter)
-    for _ in range(WORKERS):
-        fault_site.start_worker(
-            queues="bulk,default",
-            concurrency=CONCURRENCY,
-            EMAIL_URL=flaky_smtp.url,
-            **WORKER_ENV,
-        )
+    fault_site.start_workers(
+        WORKERS, concurrency=CONCURRENCY, EMAIL_URL=flaky_smtp.url, **WORKER_ENV
+    )
     fault_site.start_sweeper()
     fault_site.send_task("newsletter.send_issue", issue_id=issue.pk)
     handler = flaky_smtp.handler

@@ -70,8 +70,7 @@ def start_send(site, fake, readers, workers=2):
     newsletter = make_newsletter()
     addresses = make_readers(newsletter, readers)
     issue = make_issue(newsletter)
-    for _ in range(workers):
-        site.start_worker(queues="bulk,default", concurrency=2, **WORKER_ENV, **provider_env(fake))
+    site.start_workers(workers, **WORKER_ENV, **provider_env(fake))
     site.start_sweeper()
     site.send_task("newsletter.send_issue", issue_id=issue.pk)
     return issue.pk, addresses
@@ -116,9 +115,12 @@ def test_errors_timeouts_and_malformed_answers_lose_no_reader(fault_site, mailgu
     assert statuses(issue_id) == {"sent": readers}
     assert set(copies) == set(addresses)
     assert mailgun.call_count > max(mailgun.faults)  # every fault was served
-    # Only calls the provider took although the client saw an error are repeated.
-    first_calls = {mails[0]["call"] for mails in repeated.values()}
-    assert first_calls <= taken_anyway, first_calls - taken_anyway
+    # Only calls the provider took although the client saw an error are repeated: each
+    # reader has at most one copy from any other call. (A hung call's copies may arrive
+    # after the retry's.)
+    extra = {to: [m["call"] for m in mails] for to, mails in repeated.items()
+             if sum(m["call"] not in taken_anyway for m in mails) > 1}  # fmt: skip
+    assert not extra, extra
     assert duplicates <= BATCH_SIZE * len(taken_anyway)
     for mails in copies.values():  # the same Message-ID on every copy of a reader's mail
         assert len({mail["headers"]["Message-ID"] for mail in mails}) == 1

@@ -44,10 +44,7 @@ def start_send(site, server, readers=READERS, workers=2, **env):
     newsletter = make_newsletter()
     addresses = make_readers(newsletter, readers)
     issue = make_issue(newsletter)
-    for _ in range(workers):
-        site.start_worker(
-            queues="bulk,default", concurrency=2, EMAIL_URL=server.url, **{**WORKER_ENV, **env}
-        )
+    site.start_workers(workers, EMAIL_URL=server.url, **{**WORKER_ENV, **env})
     site.start_sweeper()
     site.send_task("newsletter.send_issue", issue_id=issue.pk)
     return issue.pk, addresses
