@@ -22,11 +22,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F, Min, Q
+from django.db.models import F, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from newsletter import backends, batching, emails, lanes, wire
+from newsletter import backends, batching, emails, lanes, send_progress, wire
 from newsletter.breaker import CircuitBreaker
 from newsletter.models import Delivery, Issue
 from newsletter.ratelimit import RateLimited, acquire
@@ -511,6 +511,7 @@ def send_pending(issue, pending, breaker, watch):
             send_chunk(issue, readers, breaker, transport, plan)
         if limited is not None:
             release([reader.delivery_id for reader in pending])
+            send_progress.note_rate_limited(issue.pk, limited.wait)
             return StepResult(keep_going=False, wake_in=limited.wait)
     return StepResult(keep_going=True)
 
@@ -694,37 +695,5 @@ def sweep_deliveries():
 
 # --- progress for the admin -----------------------------------------------------------
 def progress(*, issue):
-    """Counts, current rate, time left and errors of a send, for the live admin panel."""
-    rows = Delivery.objects.filter(issue_id=issue.pk)
-    counts = dict(rows.values_list("status").annotate(n=Count("id")).order_by())
-    total = sum(counts.values())
-    finished = sum(counts.get(s, 0) for s in ("sent", "failed", "skipped"))
-    minute_ago = timezone.now() - timedelta(seconds=60)
-    recent = rows.filter(status=Delivery.Status.SENT, sent_at__gte=minute_ago).count()
-    rate = recent / 60
-    unfinished = total - finished
-    failures = (
-        rows.filter(status__in=(Delivery.Status.FAILED, Delivery.Status.RETRYING))
-        .values("error")
-        .annotate(n=Count("id"))
-        .order_by("-n")[:10]
-    )
-    providers = (
-        rows.filter(status__in=(Delivery.Status.FAILED, Delivery.Status.RETRYING))
-        .values("provider")
-        .annotate(n=Count("id"))
-        .order_by("-n")
-    )
-    issue_status = Issue.objects.filter(pk=issue.pk).values_list("status", flat=True).first()
-    return {
-        "status": issue_status,
-        "status_label": str(Issue.Status(issue_status).label) if issue_status else "",
-        "total": total,
-        "counts": {status: counts.get(status, 0) for status, _label in Delivery.Status.choices},
-        "sent": counts.get("sent", 0),
-        "rate_per_second": round(rate, 2),
-        "eta_seconds": round(unfinished / rate) if rate and unfinished else None,
-        "failures": [{"reason": f["error"], "count": f["n"]} for f in failures],
-        "provider_errors": {p["provider"] or "?": p["n"] for p in providers},
-        "breaker": CircuitBreaker(backends.transport_name()).status(),
-    }
+    """Counts, rate, time left, errors and why the send waits (newsletter/send_progress.py)."""
+    return send_progress.progress(issue=issue)

@@ -17,6 +17,19 @@
     });
   }
 
+  // Why the send stands still and when it goes on; the texts come translated.
+  function showWaiting(items) {
+    var list = field("waiting");
+    list.textContent = "";
+    items.forEach(function (item) {
+      var li = document.createElement("li");
+      li.dataset.reason = item.reason;
+      li.textContent = item.text;
+      list.appendChild(li);
+    });
+    field("waiting-box").hidden = !items.length;
+  }
+
   function show(data) {
     field("status").textContent = data.status_label || data.status;
     field("sent").textContent = data.sent;
@@ -25,9 +38,10 @@
     field("retrying").textContent = data.counts.retrying;
     field("skipped").textContent = data.counts.skipped;
     field("rate").textContent = data.rate_per_second;
+    field("rate-basis").textContent = data.rate_basis;
     field("eta").textContent = data.eta_seconds ? data.eta_seconds + " s" : "—";
-    field("breaker").textContent =
-      data.breaker.state === "closed" ? data.breaker.state : strings.pausedByProvider;
+    field("breaker").textContent = data.breaker.label;
+    showWaiting(data.waiting);
     field("bar").max = data.total || 1;
     field("bar").value = data.sent;
     fillList(field("failures"), data.failures.map(function (f) { return f.count + " × " + f.reason; }));
