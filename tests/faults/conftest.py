@@ -23,7 +23,8 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import OperationalError, connections
 
-from tests.conftest import BASE_DIR, WorkerProcess, wait_for
+from config.celery import app
+from tests.conftest import BASE_DIR, WorkerProcess
 from tests.faults.services import PrivatePostgres, PrivateRedis, postgres_bin
 from tests.faults.smtp import FlakySMTPServer
 
@@ -121,8 +122,6 @@ class FaultSite:
 
     def send_task(self, name, **kwargs):
         """Enqueue a task on the private broker, as the web process or beat would."""
-        from config.celery import app
-
         with app.connection_for_write(self.redis.url) as connection:
             app.send_task(name, kwargs=kwargs, connection=connection)
 
@@ -152,10 +151,6 @@ def query(function):
     except OperationalError:
         connections["default"].close()  # reconnect on the next call
         return None
-
-
-def wait_for_query(function, **kwargs):
-    return wait_for(lambda: query(function), **kwargs)
 
 
 @pytest.fixture

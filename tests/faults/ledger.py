@@ -4,10 +4,11 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
+import pytest
 from django.db.models import Sum
 
 from newsletter.models import Delivery, Issue
-from tests.faults.conftest import FIGURES, query, wait_for_query
+from tests.faults.conftest import FIGURES, query
 
 
 def issue_status(issue_id):
@@ -17,12 +18,11 @@ def issue_status(issue_id):
 def wait_until_sent(issue_id, timeout):
     """Wait for the send to finish by itself; the seconds it took."""
     started = time.monotonic()
-    wait_for_query(
-        lambda: issue_status(issue_id) == "sent",
-        timeout=timeout,
-        interval=0.5,
-        message=f"issue {issue_id} to be sent (ledger: {query(lambda: statuses(issue_id))})",
-    )
+    while query(lambda: issue_status(issue_id)) != "sent":
+        if time.monotonic() - started > timeout:
+            ledger = query(lambda: statuses(issue_id))
+            pytest.fail(f"issue {issue_id} not sent after {timeout} s; ledger: {ledger}")
+        time.sleep(0.5)
     return time.monotonic() - started
 
 

@@ -13,6 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import psycopg
+import redis
+
 from tests.conftest import free_port
 
 SERVER_SETTINGS = [
@@ -87,8 +90,6 @@ class PrivatePostgres:
         shutil.rmtree(self.root, ignore_errors=True)
 
     def execute(self, sql):
-        import psycopg
-
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
             conn.execute(sql)
 
@@ -120,8 +121,6 @@ class PrivateRedis:
         raise RuntimeError("the private redis-server did not start")
 
     def client(self):
-        import redis
-
         return redis.Redis.from_url(self.url)
 
     def stop(self):
