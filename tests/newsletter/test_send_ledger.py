@@ -10,7 +10,7 @@ from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from newsletter import emails, sending
+from newsletter import emails, ledger, sending
 from newsletter.breaker import CircuitBreaker
 from newsletter.models import Delivery, Issue
 from subscribers import services as subscriber_services
@@ -149,11 +149,11 @@ def test_a_transient_error_fails_after_the_last_attempt(newsletter, smtp_server)
 
 def test_backoff_grows_exponentially_with_jitter(settings):
     settings.SEND_RETRY_BASE_SECONDS, settings.SEND_RETRY_MAX_SECONDS = 10, 1000
-    first = [sending.backoff_seconds(1) for _ in range(50)]
-    third = [sending.backoff_seconds(3) for _ in range(50)]
+    first = [ledger.backoff_seconds(1) for _ in range(50)]
+    third = [ledger.backoff_seconds(3) for _ in range(50)]
     assert all(5 <= s <= 15 for s in first) and len(set(first)) > 1
     assert all(20 <= s <= 60 for s in third)
-    assert sending.backoff_seconds(30) <= 1500
+    assert ledger.backoff_seconds(30) <= 1500
 
 
 def test_retry_failed_queues_only_the_failures_again(newsletter, smtp_server):
@@ -192,10 +192,10 @@ def test_a_worker_hands_back_its_claim_when_the_issue_is_paused_mid_batch(
     issue = make_issue(newsletter)
     sending.start_send(issue=issue)
     monkeypatch.setattr(sending, "STATUS_CHECK_SECONDS", 0)
-    ids = sending.claim_batch(issue_id=issue.pk, size=6)
+    ids = ledger.claim_batch(issue_id=issue.pk, size=6)
     Issue.objects.filter(pk=issue.pk).update(status=Issue.Status.PAUSED)
     sending.send_claimed(
-        issue=issue, claimed=sending.load_readers(issue, ids), breaker=CircuitBreaker("smtp")
+        issue=issue, claimed=ledger.load_readers(issue, ids), breaker=CircuitBreaker("smtp")
     )
     assert smtp_server.received == []
     assert set(statuses(issue).values()) == {"queued"}
@@ -219,14 +219,14 @@ def test_a_row_stuck_in_sending_past_its_lease_is_claimed_again(newsletter, sett
     issue = make_issue(newsletter)
     sending.start_send(issue=issue)
     settings.SEND_LEASE_SECONDS = 60
-    first = sending.claim_batch(issue_id=issue.pk, size=1)
-    assert sending.claim_batch(issue_id=issue.pk, size=5) != first
+    first = ledger.claim_batch(issue_id=issue.pk, size=1)
+    assert ledger.claim_batch(issue_id=issue.pk, size=5) != first
     Delivery.objects.filter(id__in=first).update(claimed_at=timezone.now() - timedelta(minutes=2))
-    assert sending.claim_batch(issue_id=issue.pk, size=5) == first
+    assert ledger.claim_batch(issue_id=issue.pk, size=5) == first
 
 
 def claimed_ids(issue, size):
-    return [delivery_id for delivery_id, _, _ in sending.claim_readers(issue, size)]
+    return [delivery_id for delivery_id, _, _ in ledger.claim_readers(issue, size)]
 
 
 def test_claim_readers_takes_due_rows_once_and_loads_who_may_get_mail(newsletter, settings):
@@ -242,7 +242,7 @@ def test_claim_readers_takes_due_rows_once_and_loads_who_may_get_mail(newsletter
     Delivery.objects.filter(id=ids[1]).update(
         status="retrying", next_attempt_at=timezone.now() + timedelta(minutes=5)
     )
-    claimed = sending.claim_readers(issue, 10)
+    claimed = ledger.claim_readers(issue, 10)
     assert [row[0] for row in claimed] == [ids[0], ids[2], ids[3]]  # the retry is not due
     reader = claimed[0][1]
     assert (reader.email, reader.name) == ("reader0@example.com", "Reader 0")
@@ -263,7 +263,7 @@ def test_the_sweeper_resets_stuck_rows(newsletter, settings):
     issue = make_issue(newsletter)
     sending.start_send(issue=issue)
     settings.SEND_LEASE_SECONDS = 60
-    sending.claim_batch(issue_id=issue.pk, size=1)
+    ledger.claim_batch(issue_id=issue.pk, size=1)
     Delivery.objects.update(claimed_at=timezone.now() - timedelta(minutes=2))
     assert sending.sweep_deliveries()["reset"] == 1
     assert Delivery.objects.get().status == "retrying"

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 from django.conf import settings as django_settings
 
-from newsletter import backends, sending
+from newsletter import backends, ledger, sending
 from newsletter.breaker import CircuitBreaker
 from newsletter.models import Delivery, Issue
 from tests.conftest import free_port, wait_for
@@ -28,7 +28,7 @@ def test_a_breaker_that_cannot_count_loses_no_record_of_sent_mail(settings):
     make_readers(newsletter, 3)
     issue = make_issue(newsletter)
     sending.start_send(issue=issue)
-    first, second, third = sending.claim_batch(issue_id=issue.pk, size=3)
+    first, second, third = ledger.claim_batch(issue_id=issue.pk, size=3)
     # The shared store is gone (nothing listens there): the breaker raises on any count.
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
     breaker = CircuitBreaker("smtp")
@@ -39,7 +39,7 @@ def test_a_breaker_that_cannot_count_loses_no_record_of_sent_mail(settings):
         (second, backends.Outcome(backends.TRANSIENT, error="smtp: 451 try again")),
         (third, backends.Outcome(backends.SENT, provider_message_id="<c@x>")),
     ]
-    sending.record_outcomes(outcomes, breaker, "smtp")
+    ledger.record_outcomes(outcomes, breaker, "smtp")
     assert sorted(statuses(issue).values()) == ["retrying", "sent", "sent"]
     assert Delivery.objects.get(pk=third).provider_message_id == "<c@x>"
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone, translation
 
-from newsletter import backends, send_progress, sending
+from newsletter import backends, ledger, send_progress, sending
 from newsletter.breaker import CircuitBreaker
 from newsletter.models import Delivery, Issue
 from tests.fakes.audience import make_issue, make_newsletter, make_readers
@@ -84,7 +84,7 @@ def test_a_quota_says_when_the_next_mails_go_out(issue, settings, smtp_server):
 
 def test_rows_held_by_a_dead_worker_say_when_they_go_out_again(issue, settings):
     settings.SEND_LEASE_SECONDS = 300
-    sending.claim_batch(issue_id=issue.pk, size=4)
+    ledger.claim_batch(issue_id=issue.pk, size=4)
     Delivery.objects.filter(status="sending").update(
         claimed_at=timezone.now() - timedelta(seconds=200)
     )
