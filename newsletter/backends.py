@@ -29,6 +29,8 @@ from anymail.exceptions import AnymailAPIError, AnymailError, AnymailRecipientsR
 from django.conf import settings
 from django.core.mail import get_connection
 
+from newsletter.ratelimit import retry_after_seconds
+
 logger = logging.getLogger(__name__)
 
 SENT, TRANSIENT, PERMANENT = "sent", "transient", "permanent"
@@ -63,6 +65,7 @@ class Outcome:
     status: str  # SENT, TRANSIENT or PERMANENT
     provider_message_id: str = ""
     error: str = ""
+    retry_after: float = 0.0  # seconds the provider asked us to wait (429/503 Retry-After)
 
 
 def transport_name():
@@ -147,10 +150,16 @@ class PooledSMTP:
     """One reused SMTP connection; reconnects when the server dropped it."""
 
     IDLE_CHECK_SECONDS = 30
+    # Connection failures in this process, over all its sending threads: after one, each
+    # connection is checked before its next mail, since the server that dropped one may
+    # have dropped all (a restart); else the first mail after an outage, often the
+    # breaker's probe, fails on a dead connection and the cool-down doubles.
+    failures = 0
 
     def __init__(self):
         self.connection = None
         self.last_used = 0.0
+        self.failures_seen = PooledSMTP.failures
 
     def _open(self):
         host, port = settings.EMAIL_HOST, settings.EMAIL_PORT
@@ -167,9 +176,10 @@ class PooledSMTP:
         return connection
 
     def _ready_connection(self):
-        if self.connection is not None and time.monotonic() - self.last_used > (
-            self.IDLE_CHECK_SECONDS
-        ):
+        idle = time.monotonic() - self.last_used > self.IDLE_CHECK_SECONDS
+        failed_since = self.failures_seen != PooledSMTP.failures
+        self.failures_seen = PooledSMTP.failures
+        if self.connection is not None and (idle or failed_since):
             try:
                 self.connection.noop()
             except (smtplib.SMTPException, OSError):
@@ -226,6 +236,7 @@ class PooledSMTP:
             return smtp_outcome(error.smtp_code, error.smtp_error, per_message=per_message)
         except (TimeoutError, smtplib.SMTPException, OSError) as error:
             self.close()
+            PooledSMTP.failures += 1  # a lost count between threads only skips a check
             return Outcome(TRANSIENT, error=f"smtp: {type(error).__name__}: {error}"[:500])
         finally:
             self.last_used = time.monotonic()
@@ -324,7 +335,8 @@ def anymail_error_outcome(error):
     error_text = f"{transport_name()}: {status or ''} {error}".strip()[:500]
     if isinstance(error, AnymailRecipientsRefused):
         return Outcome(PERMANENT, error=error_text)
-    return Outcome(TRANSIENT, error=error_text)
+    wait = retry_after_seconds(getattr(error, "response", None))
+    return Outcome(TRANSIENT, error=error_text, retry_after=wait)
 
 
 def anymail_recipient_outcome(status, fallback_error=""):

@@ -54,6 +54,15 @@ return 1
 """
 
 
+# KEYS: the hold's key. ARGV: hold until, seconds it lives. Only ever lengthens a hold.
+HOLD_SCRIPT = """
+local held = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > held then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+end
+"""
+
+
 def max_cool_down():
     return max(settings.SEND_BREAKER_COOLDOWN_SECONDS, MAX_COOL_DOWN_SECONDS)
 
@@ -79,8 +88,17 @@ class RedisStore:
         self.client = redis_client(settings.REDIS_URL)
 
     def read(self):
-        failures, open_until = self.client.hmget(self.key, "failures", "open_until")
-        return int(failures or 0), float(open_until or 0)
+        """(failures, open until); a provider's hold counts as open. One round trip."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hmget(self.key, "failures", "open_until")
+        pipe.get(self.key + ":hold")
+        (failures, open_until), held = pipe.execute()
+        return int(failures or 0), max(float(open_until or 0), float(held or 0))
+
+    def hold(self, until):
+        # Apart from the counts: a success (which clears them) must not end the hold.
+        script = self.client.register_script(HOLD_SCRIPT)
+        script(keys=[self.key + ":hold"], args=[until, int(until - time.time()) + 60])
 
     def record(self, count, now):
         script = self.client.register_script(RECORD_SCRIPT)
@@ -123,7 +141,12 @@ class FileStore:
 
     def read(self):
         with self.locked(write=False) as state:
-            return state.get("failures", 0), state.get("open_until", 0.0)
+            open_until = max(state.get("open_until", 0.0), state.get("hold_until", 0.0))
+            return state.get("failures", 0), open_until
+
+    def hold(self, until):
+        with self.locked(write=True) as state:
+            state["hold_until"] = max(until, state.get("hold_until", 0.0))
 
     def record(self, count, now):
         with self.locked(write=True) as state:
@@ -145,7 +168,10 @@ class FileStore:
 
     def clear(self):
         with self.locked(write=True) as state:
+            held = state.get("hold_until")
             state.clear()
+            if held:
+                state["hold_until"] = held  # a success does not end a provider's hold
 
 
 class CircuitBreaker:
@@ -184,6 +210,12 @@ class CircuitBreaker:
         self.maybe_failing = True
         _failures, opened, _open_until = self.store.record(count, time.time())
         self.tripped = self.tripped or opened
+
+    def hold(self, seconds):
+        """No worker sends through this transport for `seconds` (the provider asked for
+        it with Retry-After). Not a trip: the cool-down does not double for it."""
+        self.store.hold(time.time() + seconds)
+        self.tripped = True  # this worker stops at once; the others at their next look
 
     def take_probe(self):
         """True for the one worker allowed to send the probe message."""

@@ -18,6 +18,7 @@ from django.conf import settings
 from newsletter import delivery_reference
 from newsletter.backends import PERMANENT, SENT, TRANSIENT, Outcome
 from newsletter.esp_templates import TEMPLATE_NOT_FOUND, TIMEOUT, PostmarkTemplates
+from newsletter.ratelimit import retry_after_seconds
 
 PERMANENT_CODES = (300, 406)  # invalid address, inactive recipient
 
@@ -60,7 +61,8 @@ def send(issue, template, built):
     answers = parsed(response)
     if response.status_code != 200 or not isinstance(answers, list):
         message = answers.get("Message", "") if isinstance(answers, dict) else ""
-        return everyone(readers, f"postmark: {response.status_code} {message}")
+        wait = retry_after_seconds(response)
+        return everyone(readers, f"postmark: {response.status_code} {message}", wait)
     if len(answers) != len(readers):
         return everyone(readers, f"postmark: {len(answers)} answers for {len(readers)} messages")
     if all(answer.get("ErrorCode") == TEMPLATE_NOT_FOUND for answer in answers):
@@ -101,9 +103,10 @@ def parsed(response):
         return None
 
 
-def everyone(readers, error):
+def everyone(readers, error, retry_after=0.0):
     """The whole call failed (network, 429, 5xx, a refused request): retry everyone."""
-    return {reader.delivery_id: Outcome(TRANSIENT, error=error[:500]) for reader in readers}
+    outcome = Outcome(TRANSIENT, error=error[:500], retry_after=retry_after)
+    return {reader.delivery_id: outcome for reader in readers}
 
 
 def answer_outcome(answer):

@@ -11,6 +11,7 @@ import fcntl
 import json
 import time
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from functools import cache
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 KEY_PREFIX = "rundbrief:ratelimit:"
 UNTIL_WINDOW_END = -1.0
+MAX_RETRY_AFTER_SECONDS = 3600.0  # a provider asking for more is not taken at its word
 
 # KEYS: bucket keys. ARGV: count, then rate and capacity per key. Returns "0" when the
 # tokens were taken, else the seconds to wait (as a string: Lua numbers are truncated),
@@ -188,3 +190,20 @@ def acquire(*, transport, domain="", count=1, max_wait=10.0):
             raise RateLimited(wait)
         time.sleep(wait)
         waited += wait
+
+
+def retry_after_seconds(response):
+    """The wait a 429 or 503 answer asks for in Retry-After (seconds or an HTTP date),
+    capped at MAX_RETRY_AFTER_SECONDS; 0 when it asks for none."""
+    if getattr(response, "status_code", None) not in (429, 503):
+        return 0.0
+    value = (response.headers.get("Retry-After") or "").strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+            seconds = (when - datetime.datetime.now(datetime.UTC)).total_seconds()
+        except (TypeError, ValueError):  # no date, or one without a time zone
+            return 0.0
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)

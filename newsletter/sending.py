@@ -372,6 +372,7 @@ def send_chunk(issue, readers, breaker, transport, plan=None):
         outcomes = batching.send_batch(issue, plan, readers)
     else:
         outcomes = send_each(issue, readers)
+    hold_for_retry_after(outcomes.values(), breaker)
     ledger.record_outcomes(
         [(r.delivery_id, outcomes[r.delivery_id]) for r in readers], breaker, transport
     )
@@ -397,6 +398,18 @@ def send_each(issue, readers):
         for reader, outcome in zip(sendable, backends.send_messages(built), strict=True):
             outcomes[reader.delivery_id] = outcome
     return outcomes
+
+
+def hold_for_retry_after(outcomes, breaker):
+    """A provider that says when to come back (Retry-After on a 429 or 503) gets no call
+    from any worker before then: the shared breaker holds every lane that long. Before
+    the outcomes are recorded, so that the refused call's errors do not trip it too."""
+    wait = max((outcome.retry_after for outcome in outcomes), default=0.0)
+    if wait > 0:
+        try:
+            breaker.hold(wait)
+        except Exception:  # as for the breaker's counts: a cache fault must not lose records
+            logger.exception("circuit breaker: cannot hold for Retry-After %.0f s", wait)
 
 
 # --- the sweeper ----------------------------------------------------------------------

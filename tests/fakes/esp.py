@@ -7,11 +7,15 @@ and *renders* every message the way the provider would: merge fields are filled 
 recipient's merge data, so `delivered` holds the mails as the readers would get them.
 
 Controls for tests: `fail_next` (HTTP statuses for the next calls, e.g. [429, 503]),
+`faults` (call number -> Fault: a status with headers such as Retry-After, a hang past
+the client's timeout after which the call is accepted all the same, or a malformed JSON
+answer to an accepted call),
 `refuse` (addresses the provider calls invalid), `delay` (seconds each call takes before
 the provider accepts it, so a test can kill a worker while its call is in flight),
 `on_call` (a function called with the call's number as each call arrives, in the fake's
 server thread: what the world does while the provider works).
-Records: `calls` (recipients per accepted call), `delivered` (one dict per mail:
+Records: `calls` (recipients per accepted call), `arrivals` (call number, monotonic
+time) of every call as it arrives, `delivered` (one dict per mail:
 to, name, subject, html, text, headers, metadata, message_id, and `call`: the number of
 the API call that carried it, counted from 1 over every call that reached the fake).
 
@@ -32,12 +36,33 @@ import json
 import re
 import time
 import uuid
+from dataclasses import dataclass, field
 from email.utils import parseaddr
 from urllib.parse import parse_qs
 
 from requests.structures import CaseInsensitiveDict
 
-from tests.fakes.loopback import LoopbackJSONAPI
+from tests.fakes.loopback import LoopbackJSONAPI, RawBody
+
+
+@dataclass(frozen=True)
+class Fault:
+    """How the fake misbehaves on one call.
+
+    status: answer this HTTP status (with `headers`) and accept nothing.
+    hang: take this many seconds, then accept the call (the client gave up meanwhile).
+    malformed: accept the call, answer 200 with a body that is not JSON.
+    """
+
+    status: int = 0
+    headers: dict = field(default_factory=dict)
+    hang: float = 0.0
+    malformed: bool = False
+
+    @property
+    def accepts(self):
+        """Whether the mails of the call go out although the client sees an error."""
+        return not self.status
 
 
 class Refused(Exception):
@@ -63,6 +88,8 @@ class FakeESP(LoopbackJSONAPI):
         self.delay = 0.0
         self.on_call = None
         self.call_count = 0
+        self.faults = {}
+        self.arrivals = []
         super().__init__()
 
     def to(self, address):
@@ -72,12 +99,23 @@ class FakeESP(LoopbackJSONAPI):
         with self.lock:
             self.call_count += 1
             call = self.call_count
+            self.arrivals.append((call, time.monotonic()))
             if self.fail_next:
                 return self.fail_next.pop(0), self.outage_answer
+            fault = self.faults.get(call, Fault())
+        if fault.status:
+            return fault.status, self.outage_answer, fault.headers
         if self.on_call:
             self.on_call(call)
-        if self.delay:
-            time.sleep(self.delay)  # the call is in flight; the provider has the request
+        if self.delay or fault.hang:
+            # The call is in flight; the provider has the request.
+            time.sleep(self.delay + fault.hang)
+        status, answer = self.accepted(path, headers, body, call)
+        if fault.malformed and status < 300:
+            return 200, RawBody(b'{"id": "<cut off in the middle')
+        return status, answer
+
+    def accepted(self, path, headers, body, call):
         if not self.authorised(headers):
             return 401, {"message": "bad credentials"}
         try:

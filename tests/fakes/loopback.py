@@ -5,9 +5,14 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+class RawBody(bytes):
+    """An answer sent as these bytes, not as JSON (a provider's malformed answer)."""
+
+
 class LoopbackJSONAPI:
-    """Answers every POST with `self.answer(path, headers, body) -> (status, json|None)`;
-    other methods with `self.answer_method(method, …)` (405 unless a fake defines it)."""
+    """Answers every POST with `self.answer(path, headers, body) -> (status, json|None)`
+    or `(status, json|RawBody|None, extra headers)`; other methods with
+    `self.answer_method(method, …)` (405 unless a fake defines it)."""
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -51,12 +56,19 @@ class LoopbackJSONAPI:
             def respond(self, method):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if method == "POST":
-                    status, answer = fake.answer(self.path, self.headers, body)
+                    status, answer, *extra = fake.answer(self.path, self.headers, body)
                 else:
-                    status, answer = fake.answer_method(method, self.path, self.headers, body)
-                data = b"" if answer is None else json.dumps(answer).encode()
+                    status, answer, *extra = fake.answer_method(
+                        method, self.path, self.headers, body
+                    )
+                if isinstance(answer, RawBody):
+                    data = bytes(answer)
+                else:
+                    data = b"" if answer is None else json.dumps(answer).encode()
                 try:
                     self.send_response(status)
+                    for name, value in (extra[0] if extra else {}).items():
+                        self.send_header(name, value)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()

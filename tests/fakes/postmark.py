@@ -10,9 +10,12 @@ templates past `max_templates` (1105) and a second template with an alias in use
 Point anymail at it with ANYMAIL = {"POSTMARK_SERVER_TOKEN": …, "POSTMARK_API_URL": fake.url}.
 
 Controls for tests: `fail_next` (HTTP statuses for the next send calls, e.g. [503]),
+`faults` (send call number -> tests.fakes.esp.Fault: a status with headers such as
+Retry-After, a hang, a malformed answer),
 `fail_templates` (the same for Templates API calls), `recipient_errors` (address ->
 (ErrorCode, Message)), `delay` (seconds per call), `on_call` (called with each send
 call's number as it arrives). Records: `calls` (path, messages) per accepted send call,
+`arrivals` (call number, monotonic time) of every send call,
 `template_calls` (method, path) per Templates API call, `delivered` (each message as
 rendered, with its `MessageID` and `call`: the number of the send call that carried it).
 """
@@ -24,7 +27,8 @@ import time
 import uuid
 from email.utils import parseaddr
 
-from tests.fakes.loopback import LoopbackJSONAPI
+from tests.fakes.esp import Fault
+from tests.fakes.loopback import LoopbackJSONAPI, RawBody
 
 PASSTHROUGH = {
     "Subject": "{{subject}}",
@@ -63,6 +67,8 @@ class FakePostmark(LoopbackJSONAPI):
         self.accepting_call = 0
         self.recipient_errors = {}
         self.delay = 0.0
+        self.faults = {}
+        self.arrivals = []
         super().__init__()
 
     def to(self, address):
@@ -78,12 +84,22 @@ class FakePostmark(LoopbackJSONAPI):
         with self.lock:
             self.call_count += 1
             call = self.call_count
+            self.arrivals.append((call, time.monotonic()))
             if self.on_call:
                 self.on_call(self.call_count)
             if self.fail_next:
                 return self.fail_next.pop(0), {"ErrorCode": 500, "Message": "Fake outage"}
-        if self.delay:
-            time.sleep(self.delay)
+            fault = self.faults.get(call, Fault())
+        if fault.status:
+            return fault.status, {"ErrorCode": 500, "Message": "Fake outage"}, fault.headers
+        if self.delay or fault.hang:
+            time.sleep(self.delay + fault.hang)
+        status, answer = self.take(path, body, call)
+        if fault.malformed and status == 200:
+            return 200, RawBody(b'[{"ErrorCode": 0, "Message": "OK", "MessageID": "cut off')
+        return status, answer
+
+    def take(self, path, body, call):
         if path == "/email":
             messages = [body]
         elif path == "/email/batch":
