@@ -273,6 +273,9 @@ ANYMAIL = {
     key.removeprefix("ANYMAIL_"): env_str(key)
     for key in {name.removesuffix("_FILE") for name in os.environ if name.startswith("ANYMAIL_")}
 }
+if "REQUESTS_TIMEOUT" in ANYMAIL:
+    # requests refuses a timeout given as text.
+    ANYMAIL["REQUESTS_TIMEOUT"] = env_float("ANYMAIL_REQUESTS_TIMEOUT", 30.0)
 # Provider webhooks can bounce, suppress and unsubscribe readers: in production they need
 # their basic-auth secret, and the signing key where anymail cannot work without one.
 WEBHOOK_SIGNING_KEYS = {

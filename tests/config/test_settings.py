@@ -159,3 +159,13 @@ def test_email_provider_selects_the_anymail_backend_and_reads_its_settings(tmp_p
     assert result.returncode == 0, result.stderr
     assert "anymail.backends.postmark.EmailBackend" in result.stdout
     assert "'POSTMARK_SERVER_TOKEN': 'tok-123'" in result.stdout
+
+
+def test_anymail_requests_timeout_from_the_environment_is_a_number():
+    result = run_django(
+        "from django.conf import settings; print(repr(settings.ANYMAIL['REQUESTS_TIMEOUT']))",
+        RUNDBRIEF_ENV="development",
+        SECRET_KEY=GOOD_KEY,
+        ANYMAIL_REQUESTS_TIMEOUT="7.5",
+    )
+    assert result.stdout.strip().splitlines()[-1] == "7.5", result.stderr
