@@ -35,7 +35,7 @@ READERS = 3000 if django_settings.IS_POSTGRES else 1200
 WORKER_ENV = {
     "SEND_LANES": 4,
     "SEND_CLAIM_SIZE": 20,
-    "SEND_LEASE_SECONDS": 3,
+    "SEND_LEASE_SECONDS": 5,  # longer than a worker stalls on a loaded machine
     "SEND_RETRY_BASE_SECONDS": 0.2,
     "SEND_RATE_PER_SECOND": 250,  # a few thousand readers take several seconds
     "SMTP_CONNECTIONS_PER_WORKER": 4,
