@@ -267,11 +267,12 @@ elif EMAIL_URL:
     globals().update(parse_email_url(EMAIL_URL))
 else:
     EMAIL_BACKEND = "newsletter.outbox.OutboxEmailBackend"
-# Every ANYMAIL_* variable (or ANYMAIL_*_FILE) becomes an anymail setting:
+# Every ANYMAIL_* variable (or ANYMAIL_*_FILE) that is not empty becomes an anymail setting:
 # ANYMAIL_POSTMARK_SERVER_TOKEN=…
 ANYMAIL = {
     key.removeprefix("ANYMAIL_"): env_str(key)
     for key in {name.removesuffix("_FILE") for name in os.environ if name.startswith("ANYMAIL_")}
+    if env_str(key)
 }
 # Provider webhooks can bounce, suppress and unsubscribe readers: in production they need
 # their basic-auth secret, and the signing key where anymail cannot work without one.
