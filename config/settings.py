@@ -74,6 +74,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
+    # Before the first host check (CommonMiddleware); SecurityMiddleware spares /healthz
+    # its HTTPS redirect (SECURE_REDIRECT_EXEMPT), so the probe needs no TLS either.
+    "config.health.LoopbackHealthMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
