@@ -82,6 +82,13 @@ def env_choice(name, choices, default):
     return value
 
 
+def env_prefixed(prefix):
+    """{NAME: value} of every non-empty PREFIXNAME (or PREFIXNAME_FILE) variable."""
+    names = {name.removesuffix("_FILE") for name in os.environ if name.startswith(prefix)}
+    values = {name.removeprefix(prefix): env_raw(name) for name in names}
+    return {name: value for name, value in values.items() if value is not None}
+
+
 INSECURE_KEY_MARKERS = ("insecure", "changeme", "change-me", "secret", "dev-only")
 
 

@@ -5,7 +5,6 @@ its development values explicitly. With no DATABASE_URL and no REDIS_URL, Rundbr
 embedded: SQLite, a file-based Celery broker and cache, and a dev outbox for mail.
 """
 
-import os
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -22,6 +21,7 @@ from config.env import (
     env_float,
     env_int,
     env_list,
+    env_prefixed,
     env_str,
 )
 
@@ -74,9 +74,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
-    # Before the first host check (CommonMiddleware); SecurityMiddleware spares /healthz
-    # its HTTPS redirect (SECURE_REDIRECT_EXEMPT), so the probe needs no TLS either.
-    "config.health.LoopbackHealthMiddleware",
+    "config.health.LoopbackHealthMiddleware",  # before CommonMiddleware's host check
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -270,13 +268,9 @@ elif EMAIL_URL:
     globals().update(parse_email_url(EMAIL_URL))
 else:
     EMAIL_BACKEND = "newsletter.outbox.OutboxEmailBackend"
-# Every ANYMAIL_* variable (or ANYMAIL_*_FILE) that is not empty becomes an anymail setting:
+# Every ANYMAIL_* variable (or ANYMAIL_*_FILE) becomes an anymail setting:
 # ANYMAIL_POSTMARK_SERVER_TOKEN=…
-ANYMAIL = {
-    key.removeprefix("ANYMAIL_"): env_str(key)
-    for key in {name.removesuffix("_FILE") for name in os.environ if name.startswith("ANYMAIL_")}
-    if env_str(key)
-}
+ANYMAIL = env_prefixed("ANYMAIL_")
 # Provider webhooks can bounce, suppress and unsubscribe readers: in production they need
 # their basic-auth secret, and the signing key where anymail cannot work without one.
 WEBHOOK_SIGNING_KEYS = {

@@ -15,6 +15,7 @@ from config.env import (
     env_float,
     env_int,
     env_list,
+    env_prefixed,
     env_str,
 )
 from config.settings import parse_email_url
@@ -219,3 +220,17 @@ def test_each_parser_reads_an_empty_or_blank_value_as_its_default(parser, monkey
     monkeypatch.setenv("SOME_SETTING", "")
     assert parser("SOME_SETTING", default) == expected
     assert env_choice("SOME_SETTING", ("x", "y"), "y") == "y"
+
+
+def test_anymail_settings_come_from_their_variables_and_files_but_not_empty_ones(
+    monkeypatch, tmp_path
+):
+    token = tmp_path / "token"
+    token.write_text("tok-from-file\n")
+    monkeypatch.setenv("ANYMAIL_POSTMARK_SERVER_TOKEN_FILE", str(token))
+    monkeypatch.setenv("ANYMAIL_WEBHOOK_SECRET", "hook:s3cret")
+    monkeypatch.setenv("ANYMAIL_MAILGUN_API_KEY", "")
+    assert env_prefixed("ANYMAIL_") == {
+        "POSTMARK_SERVER_TOKEN": "tok-from-file",
+        "WEBHOOK_SECRET": "hook:s3cret",
+    }
