@@ -214,3 +214,34 @@ def test_the_readme_production_section_names_every_variable_to_fill():
     section = readme.split("## Production with docker compose", 1)[1].split("\n## ", 1)[0]
     for name in [*FILLED, "ANYMAIL_WEBHOOK_SECRET", "EMAIL_PROVIDER"]:
         assert f"`{name}`" in section, name
+
+
+@needs_services
+def test_the_worker_service_starts_and_passes_its_health_check(scratch_database, root):
+    services = {"DATABASE_URL": scratch_database, "REDIS_URL": REDIS_URL}
+    env = outside_the_image(
+        {**compose_env.service_env("worker", dotenv_from_example()), **services}, root
+    )
+    env["HOSTNAME"] = f"compose-test-{os.getpid()}"  # Docker sets it to the container's id
+    command = compose_env.service_command("worker")
+    command[command.index("-c") + 1] = "1"  # a shared two-core test machine
+    worker = subprocess.Popen(
+        [*command, "-n", f"celery@{env['HOSTNAME']}"],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    test = compose_env.service_command("worker", key="healthcheck")
+    assert test[0] == "CMD-SHELL"
+    try:
+        for _ in range(20):
+            assert worker.poll() is None, worker.stdout.read().decode()[-3000:]
+            probe = subprocess.run(["sh", "-c", test[1]], env=env, capture_output=True, timeout=60)
+            if probe.returncode == 0:
+                break
+        else:
+            pytest.fail(f"worker never healthy: {probe.stdout} {probe.stderr}")
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
