@@ -2,7 +2,8 @@
 
 Every setting comes from an environment variable (12-factor). A value that cannot be
 parsed stops start-up with ImproperlyConfigured instead of silently using a default.
-A `<NAME>_FILE` variable (Docker secrets) takes precedence over `<NAME>`.
+A `<NAME>_FILE` variable (Docker secrets) takes precedence over `<NAME>`. An empty or
+blank value means the default, as if the variable were not set.
 """
 
 import os
@@ -11,21 +12,35 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
-FALSE_VALUES = {"0", "false", "no", "off", ""}
+FALSE_VALUES = {"0", "false", "no", "off"}
+
+
+def env_raw(name):
+    """The variable's text, or None when it is unset, empty or blank.
+
+    Empty counts as unset everywhere: an `.env` line `NAME=` reaches a container as an
+    empty string, and must leave the default in place rather than override it.
+    """
+    file_path = os.environ.get(f"{name}_FILE", "").strip()
+    if file_path:
+        try:
+            raw = Path(file_path).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE={file_path!r} cannot be read: {exc}") from exc
+    else:
+        raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return None
+    return raw
 
 
 def env_str(name, default=""):
-    file_path = os.environ.get(f"{name}_FILE")
-    if file_path:
-        try:
-            return Path(file_path).read_text().strip()
-        except OSError as exc:
-            raise ImproperlyConfigured(f"{name}_FILE={file_path!r} cannot be read: {exc}") from exc
-    return os.environ.get(name, default)
+    raw = env_raw(name)
+    return default if raw is None else raw
 
 
 def env_bool(name, default=False):
-    raw = os.environ.get(name)
+    raw = env_raw(name)
     if raw is None:
         return default
     value = raw.strip().lower()
@@ -37,8 +52,8 @@ def env_bool(name, default=False):
 
 
 def env_int(name, default):
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
+    raw = env_raw(name)
+    if raw is None:
         return default
     try:
         return int(raw)
@@ -47,8 +62,8 @@ def env_int(name, default):
 
 
 def env_float(name, default):
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
+    raw = env_raw(name)
+    if raw is None:
         return default
     try:
         return float(raw)
@@ -65,6 +80,13 @@ def env_choice(name, choices, default):
     if value not in choices:
         raise ImproperlyConfigured(f"{name}={value!r} must be one of {', '.join(choices)}")
     return value
+
+
+def env_prefixed(prefix):
+    """{NAME: value} of every non-empty PREFIXNAME (or PREFIXNAME_FILE) variable."""
+    names = {name.removesuffix("_FILE") for name in os.environ if name.startswith(prefix)}
+    values = {name.removeprefix(prefix): env_raw(name) for name in names}
+    return {name: value for name, value in values.items() if value is not None}
 
 
 INSECURE_KEY_MARKERS = ("insecure", "changeme", "change-me", "secret", "dev-only")

@@ -5,7 +5,6 @@ its development values explicitly. With no DATABASE_URL and no REDIS_URL, Rundbr
 embedded: SQLite, a file-based Celery broker and cache, and a dev outbox for mail.
 """
 
-import os
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -22,6 +21,7 @@ from config.env import (
     env_float,
     env_int,
     env_list,
+    env_prefixed,
     env_str,
 )
 
@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
+    "config.health.LoopbackHealthMiddleware",  # before CommonMiddleware's host check
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -269,10 +270,7 @@ else:
     EMAIL_BACKEND = "newsletter.outbox.OutboxEmailBackend"
 # Every ANYMAIL_* variable (or ANYMAIL_*_FILE) becomes an anymail setting:
 # ANYMAIL_POSTMARK_SERVER_TOKEN=…
-ANYMAIL = {
-    key.removeprefix("ANYMAIL_"): env_str(key)
-    for key in {name.removesuffix("_FILE") for name in os.environ if name.startswith("ANYMAIL_")}
-}
+ANYMAIL = env_prefixed("ANYMAIL_")
 if "REQUESTS_TIMEOUT" in ANYMAIL:
     # requests refuses a timeout given as text.
     ANYMAIL["REQUESTS_TIMEOUT"] = env_float("ANYMAIL_REQUESTS_TIMEOUT", 30.0)

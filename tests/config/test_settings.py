@@ -1,4 +1,6 @@
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -6,7 +8,16 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import check_secret_key, env_bool
+from config.env import (
+    check_secret_key,
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_prefixed,
+    env_str,
+)
 from config.settings import parse_email_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -169,3 +180,67 @@ def test_anymail_requests_timeout_from_the_environment_is_a_number():
         ANYMAIL_REQUESTS_TIMEOUT="7.5",
     )
     assert result.stdout.strip().splitlines()[-1] == "7.5", result.stderr
+
+
+def dump_settings(env):
+    """Every setting's repr, under exactly this environment."""
+    code = (
+        "import json, django; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps({k: repr(getattr(s, k)) for k in dir(s) if k.isupper()}))"
+    )
+    env = {**env, "PYTHONHASHSEED": "0", "DJANGO_SETTINGS_MODULE": "config.settings"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=BASE_DIR, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_every_variable_of_env_example_left_empty_takes_its_default():
+    example = (BASE_DIR / ".env.example").read_text()
+    names = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", example, re.MULTILINE))
+    required = {
+        "SECRET_KEY": GOOD_KEY,
+        "SUPPRESSION_HASH_KEY": GOOD_KEY[::-1] + "S",
+        "SITE_URL": "https://news.example.org",
+    }
+    base = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **required}
+    empty = {name: "" for name in names - set(required)}
+    with_empty = dump_settings({**base, **empty})
+    without = dump_settings(base)
+
+    lazy = {k for k, v in without.items() if " at 0x" in v}  # reprs with an address
+    assert {k: v for k, v in with_empty.items() if k not in lazy} == {
+        k: v for k, v in without.items() if k not in lazy
+    }
+    assert with_empty["STATIC_ROOT"] != with_empty["MEDIA_ROOT"]
+    assert with_empty["SECURE_SSL_REDIRECT"] == "True"
+    assert with_empty["MAIL_DOMAIN"] == "'news.example.org'"
+    assert with_empty["SERVER_EMAIL"] == with_empty["DEFAULT_FROM_EMAIL"]
+    assert with_empty["CSRF_TRUSTED_ORIGINS"] == "['https://news.example.org']"
+    assert with_empty["ALLOWED_HOSTS"] == "['news.example.org']"
+
+
+@pytest.mark.parametrize("parser", [env_str, env_bool, env_int, env_float, env_list])
+def test_each_parser_reads_an_empty_or_blank_value_as_its_default(parser, monkeypatch):
+    default = {env_str: "d", env_bool: True, env_int: 7, env_float: 1.5, env_list: "a,b"}[parser]
+    monkeypatch.setenv("SOME_SETTING", "  ")
+    expected = ["a", "b"] if parser is env_list else default
+    assert parser("SOME_SETTING", default) == expected
+    monkeypatch.setenv("SOME_SETTING", "")
+    assert parser("SOME_SETTING", default) == expected
+    assert env_choice("SOME_SETTING", ("x", "y"), "y") == "y"
+
+
+def test_anymail_settings_come_from_their_variables_and_files_but_not_empty_ones(
+    monkeypatch, tmp_path
+):
+    token = tmp_path / "token"
+    token.write_text("tok-from-file\n")
+    monkeypatch.setenv("ANYMAIL_POSTMARK_SERVER_TOKEN_FILE", str(token))
+    monkeypatch.setenv("ANYMAIL_WEBHOOK_SECRET", "hook:s3cret")
+    monkeypatch.setenv("ANYMAIL_MAILGUN_API_KEY", "")
+    assert env_prefixed("ANYMAIL_") == {
+        "POSTMARK_SERVER_TOKEN": "tok-from-file",
+        "WEBHOOK_SECRET": "hook:s3cret",
+    }

@@ -2,7 +2,7 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from newsletter.models import Newsletter
 
@@ -15,9 +15,19 @@ preview them, send a test to yourself, then send them to your readers.
 
 
 class Command(BaseCommand):
-    help = "Create a demo newsletter and an admin login (idempotent); prints the login."
+    help = (
+        "Development only (make run): create a demo newsletter and an admin login "
+        "(idempotent); prints the login."
+    )
 
     def handle(self, *args, **options):
+        # It makes a superuser and prints its password: never on a production site.
+        if not (settings.RUNDBRIEF_ENV == "development" or settings.DEBUG):
+            raise CommandError(
+                "seed_demo is for development only (make run sets RUNDBRIEF_ENV=development); "
+                f"this is RUNDBRIEF_ENV={settings.RUNDBRIEF_ENV}. On a production site create "
+                "your admin with: python manage.py createsuperuser"
+            )
         newsletter, created = Newsletter.objects.get_or_create(
             slug="demo",
             defaults={
