@@ -208,7 +208,6 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 OUTBOX_DIR = VAR_DIR / "outbox"
 # Message-IDs and List-Id use the sending domain, not the machine's host name.
 MAIL_DOMAIN = env_str("MAIL_DOMAIN", SITE_DOMAIN)
-LIST_UNSUBSCRIBE_MAILTO = env_str("LIST_UNSUBSCRIBE_MAILTO")
 FEEDBACK_ID_SENDER = env_str("FEEDBACK_ID_SENDER")
 DKIM_PRIVATE_KEY = env_str("DKIM_PRIVATE_KEY")
 DKIM_SELECTOR = env_str("DKIM_SELECTOR")
@@ -264,7 +263,7 @@ def parse_email_url(url):
 if EMAIL_PROVIDER and EMAIL_PROVIDER != "smtp":
     EMAIL_BACKEND = f"anymail.backends.{EMAIL_PROVIDER}.EmailBackend"
 elif EMAIL_URL:
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_BACKEND = "newsletter.mail_backend.SMTPEmailBackend"  # DKIM, Date, Message-ID
     globals().update(parse_email_url(EMAIL_URL))
 else:
     EMAIL_BACKEND = "newsletter.outbox.OutboxEmailBackend"

@@ -1,7 +1,7 @@
 """Transports for the sending engine, each answering per message with an Outcome.
 
 - PooledSMTP: one SMTP connection per sending thread, reused for every mail (never one
-  connection per mail), SMTPUTF8 for internationalised addresses, optional DKIM (dkimpy).
+  connection per mail), SMTPUTF8 for internationalised addresses, DKIM (dkim.py).
   Each worker process sends over SMTP_CONNECTIONS_PER_WORKER such connections at once.
 - DjangoMail: anymail ESPs and any other Django backend, one message per call on a
   connection kept open. Batch calls (many readers per API call) are in batching.py.
@@ -21,33 +21,22 @@ from email import policy
 from email.generator import BytesGenerator
 from email.headerregistry import Address
 from email.utils import parseaddr
-from functools import cache
-from pathlib import Path
 
-import dkim
 from anymail.exceptions import AnymailAPIError, AnymailError, AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import get_connection
 
+from newsletter import dkim
 from newsletter.ratelimit import retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
 SENT, TRANSIENT, PERMANENT = "sent", "transient", "permanent"
-DKIM_HEADERS = [
-    b"from",
-    b"to",
-    b"subject",
-    b"date",
-    b"message-id",
-    b"reply-to",
-    b"mime-version",
-    b"content-type",
-    b"list-id",
-    b"list-unsubscribe",
-    b"list-unsubscribe-post",
-]
-SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+# Django's SMTP backend and its signing subclass (system mails): both mean SMTP.
+SMTP_BACKENDS = (
+    "django.core.mail.backends.smtp.EmailBackend",
+    "newsletter.mail_backend.SMTPEmailBackend",
+)
 
 
 @dataclass(frozen=True)
@@ -71,7 +60,7 @@ class Outcome:
 def transport_name():
     """The key for rate limits, circuit breaker and error counts: smtp, postmark, …"""
     backend = settings.EMAIL_BACKEND
-    if backend == SMTP_BACKEND:
+    if backend in SMTP_BACKENDS:
         return "smtp"
     if backend.startswith("anymail.backends."):
         return backend.split(".")[2]
@@ -86,30 +75,6 @@ def envelope_address(address):
     """Domain as IDNA (always valid); the local part is left as is (may need SMTPUTF8)."""
     local, _, domain = address.rpartition("@")
     return f"{local}@{domain.encode('idna').decode('ascii')}"
-
-
-@cache
-def dkim_private_key():
-    key = settings.DKIM_PRIVATE_KEY.strip()
-    if key.startswith("-----BEGIN"):
-        return key.replace("\\n", "\n").encode()
-    return Path(key).read_bytes()
-
-
-def dkim_enabled():
-    return bool(settings.DKIM_PRIVATE_KEY and settings.DKIM_SELECTOR)
-
-
-def dkim_sign(raw, from_address):
-    domain = settings.DKIM_DOMAIN or from_address.rpartition("@")[2]
-    signature = dkim.sign(
-        raw,
-        settings.DKIM_SELECTOR.encode(),
-        domain.encode(),
-        dkim_private_key(),
-        include_headers=DKIM_HEADERS,
-    )
-    return signature + raw
 
 
 def mime_of(message):
@@ -218,14 +183,12 @@ class PooledSMTP:
                     error="smtp: the server does not support SMTPUTF8, "
                     "needed for this internationalised address",
                 )
-            raw = raw_for(utf8)
-            if dkim_enabled():
-                raw = dkim_sign(raw, sender)
+            raw = dkim.sign(raw_for(utf8), sender)
+            options = mail_options(connection, raw, utf8)
             if utf8 or not connection.has_extn("pipelining"):
-                options = ["SMTPUTF8", "BODY=8BITMIME"] if utf8 else []
                 connection.sendmail(sender, [recipient], raw, mail_options=options)
             else:
-                send_pipelined(connection, sender, recipient, raw)
+                send_pipelined(connection, sender, recipient, raw, options)
         except smtplib.SMTPRecipientsRefused as error:
             code, reply = next(iter(error.recipients.values()))
             return smtp_outcome(code, reply)
@@ -243,13 +206,25 @@ class PooledSMTP:
         return Outcome(SENT, provider_message_id=message_id)
 
 
-def send_pipelined(connection, sender, recipient, raw):
+def mail_options(connection, raw, utf8):
+    """MAIL FROM parameters: an 8-bit body is announced where the server takes one
+    (RFC 6152); SMTPUTF8 implies it."""
+    if utf8:
+        return ["SMTPUTF8", "BODY=8BITMIME"]
+    if not raw.isascii() and connection.has_extn("8bitmime"):
+        return ["BODY=8BITMIME"]
+    return []
+
+
+def send_pipelined(connection, sender, recipient, raw, options=()):
     """smtplib's sendmail for one ASCII recipient, in two round trips instead of four.
 
     PIPELINING (RFC 2920): MAIL, RCPT and DATA go out in one write and their replies are
     read afterwards; then the message and its final dot. Raises what sendmail raises.
     """
-    connection.send(f"MAIL FROM:<{sender}>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode())
+    parameters = "".join(f" {option}" for option in options)
+    commands = f"MAIL FROM:<{sender}>{parameters}\r\nRCPT TO:<{recipient}>\r\nDATA\r\n"
+    connection.send(commands.encode())
     mail_reply, rcpt_reply, data_reply = (connection.getreply() for _ in range(3))
     failed = mail_reply[0] != 250 or rcpt_reply[0] not in (250, 251) or data_reply[0] != 354
     if failed:

@@ -9,8 +9,9 @@ import hmac
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.header import Header
 from email.headerregistry import Address
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime, formataddr, make_msgid
 from functools import lru_cache
 
 from anymail.message import AnymailMessage
@@ -71,28 +72,27 @@ def token_url(name, fallback_path, token):
 
 
 def list_id_header(newsletter):
-    # RFC 2919: "Phrase <list-label.domain>", at most 255 octets.
-    label = f"{newsletter.slug}.{settings.MAIL_DOMAIN}"
-    phrase = newsletter.name.replace('"', "").replace("\r", " ").replace("\n", " ")[:120]
-    return f'"{phrase}" <{label}>'[:255]
+    """RFC 2919: "Phrase <list-label.domain>", at most 255 octets. A non-ASCII phrase is
+    RFC 2047-encoded on its own: the <label> that filters match on stays plain ASCII."""
+    label = f"<{newsletter.slug}.{settings.MAIL_DOMAIN}>"
+    phrase = " ".join(newsletter.name.replace('"', "").split())[:120]
+    if phrase.isascii():
+        return f'"{phrase}" {label}'[:255]
+    # Encoded words of at most 75 characters, joined by spaces on one logical line.
+    words = Header(phrase, "utf-8").encode(maxlinelen=76).replace("\n ", " ")
+    return f"{words} {label}" if len(words) + len(label) < 255 else label
 
 
 def list_id_for_transport(newsletter):
-    """Brevo sends non-ASCII header values as raw 8-bit (anymail refuses them): there the
-    List-Id keeps only its label, which RFC 2919 allows without the name."""
-    from newsletter.backends import transport_name
-
-    value = list_id_header(newsletter)
-    if not value.isascii() and transport_name() in ("brevo", "sendinblue"):
-        return f"<{newsletter.slug}.{settings.MAIL_DOMAIN}>"
-    return value
+    """The List-Id every transport gets (always ASCII now: Brevo sends non-ASCII header
+    values as raw 8-bit, which anymail refuses)."""
+    return list_id_header(newsletter)
 
 
 def list_unsubscribe_header(unsubscribe_url):
-    values = [f"<{unsubscribe_url}>"]
-    if settings.LIST_UNSUBSCRIBE_MAILTO:
-        values.append(f"<mailto:{settings.LIST_UNSUBSCRIBE_MAILTO}?subject=unsubscribe>")
-    return ", ".join(values)
+    """Only the one-click https URI: a mailto would need a mailbox that is read and tells
+    readers apart, which Rundbrief does not run."""
+    return f"<{unsubscribe_url}>"
 
 
 def feedback_id(issue):
@@ -182,15 +182,20 @@ def bulk_headers(issue, reader, *, date=None):
     """Headers every newsletter mail carries; Message-ID only for ledger deliveries.
     `date`: a formatted Date shared by mails sent together (one call of a batch API)."""
     headers = {
-        "List-Unsubscribe": list_unsubscribe_header(reader.unsubscribe_url),
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         "List-Id": list_id_for_transport(issue.newsletter),
         "Precedence": "bulk",
         # Django's default Date ends in -0000 ("zone unknown"); give the real one.
         "Date": date or mail_date(),
     }
     if reader.subscriber_id is not None:
+        headers["List-Unsubscribe"] = list_unsubscribe_header(reader.unsubscribe_url)
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         headers["Message-ID"] = message_id_for(issue.pk, reader.subscriber_id)
+    else:
+        # A test send: its author reads no list to leave (its links lead to the archive,
+        # which would refuse a one-click POST), and Django's default Message-ID would
+        # name the machine's host.
+        headers["Message-ID"] = make_msgid(domain=settings.MAIL_DOMAIN)
     if feedback := feedback_id(issue):
         headers["Feedback-ID"] = feedback
     return headers

@@ -45,6 +45,7 @@ class ReceivedMail:
     mail_from: str
     rcpt_tos: list
     raw: bytes
+    mail_options: list = field(default_factory=list)  # MAIL FROM parameters, e.g. BODY=8BITMIME
 
     @property
     def message(self):
@@ -58,11 +59,14 @@ class RecordingHandler:
     received: list = field(default_factory=list)
     reply: dict = field(default_factory=dict)  # recipient -> "550 ..." to refuse it
     pipelining: bool = True  # advertised as Postfix does; aiosmtpd reads commands in order
+    eightbitmime: bool = True  # aiosmtpd advertises 8BITMIME; False takes it back
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname
         if self.pipelining:
             responses.insert(-1, "250-PIPELINING")
+        if not self.eightbitmime:
+            responses = [line for line in responses if line[4:] != "8BITMIME"]
         return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -73,7 +77,12 @@ class RecordingHandler:
 
     async def handle_DATA(self, server, session, envelope):
         self.received.append(
-            ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
+            ReceivedMail(
+                envelope.mail_from,
+                list(envelope.rcpt_tos),
+                envelope.original_content,
+                list(envelope.mail_options),
+            )
         )
         return "250 Message accepted"
 
@@ -105,7 +114,7 @@ class SMTPServer:
 
 def send_over_smtp_to(settings, port):
     """Point the in-process mail path (Django's SMTP backend) at a loopback server."""
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_BACKEND = "newsletter.mail_backend.SMTPEmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""

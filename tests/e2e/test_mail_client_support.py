@@ -209,3 +209,15 @@ def test_the_preheader_is_hidden_inline_and_the_mail_says_its_language(mail_html
 
 def test_no_line_is_longer_than_smtp_allows(mail_html):
     assert max(len(line.encode()) for line in mail_html.splitlines()) <= 998
+
+
+def test_the_preheaders_colour_differs_from_every_background_behind_it(mail_html):
+    # Text in the background's own colour is a spam filter's sign of hidden words
+    # (SpamAssassin's HTML_FONT_LOW_CONTRAST); display:none hides the preheader anyway.
+    page = Elements(mail_html)
+    preheader = inline_style(page.with_class("preheader")[0])
+    backgrounds = {
+        inline_style(attrs).get("background-color") for attrs in page.tagged("body", "table")
+    } | set(re.findall(r"background-color:\s*(#[0-9a-f]{3,6})", "\n".join(page.styles)))
+    assert preheader.get("color") and preheader["color"] not in backgrounds
+    assert preheader.get("opacity") == "0" and preheader.get("mso-hide") == "all"
