@@ -64,7 +64,6 @@ class IssueAdmin(SendingAdminMixin, admin.ModelAdmin):
     list_filter = ("newsletter", "status")
     search_fields = ("subject", "slug")
     date_hierarchy = "created_at"
-    prepopulated_fields = {"slug": ("subject",)}
     actions = (*(getattr(SendingAdminMixin, "actions", None) or ()), "duplicate_as_draft")
 
     class Media:
@@ -173,7 +172,8 @@ class IssueAdmin(SendingAdminMixin, admin.ModelAdmin):
         authoring.save_draft(issue=issue, data=form.cleaned_data)
         saved_at = timezone.localtime(issue.updated_at)
         return JsonResponse(
-            {"saved_at": saved_at.isoformat(), "message": _("Draft saved at %(time)s.")
+            {"saved_at": saved_at.isoformat(), "slug": issue.slug,
+             "message": _("Draft saved at %(time)s.")
              % {"time": saved_at.strftime("%H:%M:%S")}}
         )  # fmt: skip
 

@@ -265,6 +265,10 @@
           self.say(self.strings.autosaveFailed + " " + firstError(result.json), true);
           return;
         }
+        // The slug may have followed the subject: keep the form in step, or the next
+        // save would send the old slug back as if the author had typed it.
+        var slug = document.getElementById("id_slug");
+        if (slug && result.json.slug) slug.value = result.json.slug;
         self.say(result.json.message);
       }).catch(function (error) {
         self.dirty = true;
