@@ -16,12 +16,12 @@ from django.utils.translation import ngettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET
 
-from newsletter import authoring
+from newsletter import authoring, preview_readers
 from newsletter.admin_sending import SendingAdminMixin
 from newsletter.admin_stats import NewsletterStatsMixin
 from newsletter.forms import DraftForm, IssueAdminForm, PreviewForm, UploadForm, absolute_url
 from newsletter.models import Issue, Newsletter, Upload
-from newsletter.rendering import Recipient, render_issue
+from newsletter.rendering import render_issue
 
 PREVIEW_SECONDS = 600
 # The preview frame shows author HTML: no script at all, inline CSS only (it is a mail).
@@ -108,16 +108,19 @@ class IssueAdmin(SendingAdminMixin, admin.ModelAdmin):
 
     # -- preview ------------------------------------------------------------------------
     @staticmethod
-    def sample_reader(request, issue):
-        """The previewing author stands in for a reader; links lead nowhere harmful."""
-        user = request.user
-        landing = issue.newsletter.get_absolute_url()
-        return Recipient(
-            email=user.email or "reader@example.org",
-            name=user.get_full_name() or user.get_username(),
-            unsubscribe_url=absolute_url(landing),
-            preferences_url=absolute_url(landing),
+    def preview_reader(form, issue):
+        """The chosen reader or sample values; the links lead nowhere harmful."""
+        landing = absolute_url(issue.newsletter.get_absolute_url())
+        return preview_readers.preview_reader(
+            newsletter=issue.newsletter,
+            choice=form.cleaned_data["preview_reader"],
+            urls={"unsubscribe_url": landing, "preferences_url": landing},
         )
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        newsletter = obj.newsletter if obj else None
+        context["preview_readers"] = preview_readers.reader_choices(newsletter) if obj else []
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     @staticmethod
     def preview_cache_key(token):
@@ -134,8 +137,11 @@ class IssueAdmin(SendingAdminMixin, admin.ModelAdmin):
             return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
         instance = self.editable_instance(request)
         issue = form.issue(instance)
-        subject, mail_html, text = render_issue(issue).personalise(
-            self.sample_reader(request, issue)
+        reader = self.preview_reader(form, issue)
+        subject, mail_html, text = render_issue(issue).personalise(reader.recipient)
+        texts = (issue.subject, issue.preview_text, issue.body_markdown)
+        warnings = reader.warnings + preview_readers.unknown_custom_fields(
+            *texts, newsletter=issue.newsletter
         )
         token = secrets.token_urlsafe(16)
         cache.set(
@@ -144,7 +150,15 @@ class IssueAdmin(SendingAdminMixin, admin.ModelAdmin):
             PREVIEW_SECONDS,
         )
         frame_url = reverse("admin:newsletter_issue_preview_frame", kwargs={"token": token})
-        return JsonResponse({"subject": subject, "text": text, "html_url": frame_url})
+        return JsonResponse(
+            {
+                "subject": subject,
+                "text": text,
+                "html_url": frame_url,
+                "reader": reader.email,
+                "warnings": warnings,
+            }
+        )
 
     def editable_instance(self, request):
         object_id = request.POST.get("object_id", "")

@@ -87,6 +87,8 @@ class PreviewForm(forms.Form):
     )
     slug = forms.SlugField(max_length=200, required=False)
     body_markdown = forms.CharField(required=False, strip=False)
+    # A reader's address to personalise for; empty for sample values.
+    preview_reader = forms.CharField(max_length=254, required=False)
 
     def clean(self):
         cleaned = super().clean()
