@@ -22,6 +22,7 @@ from newsletter.admin_stats import NewsletterStatsMixin
 from newsletter.forms import DraftForm, IssueAdminForm, PreviewForm, UploadForm, absolute_url
 from newsletter.models import Issue, Newsletter, Upload
 from newsletter.rendering import render_issue
+from subscribers.embed import embed_snippet
 
 PREVIEW_SECONDS = 600
 # The preview frame shows author HTML: no script at all, inline CSS only (it is a mail).
@@ -38,6 +39,9 @@ class NewsletterAdmin(NewsletterStatsMixin, admin.ModelAdmin):
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = ("consent_version", "created_at", "embed_code")
+
+    class Media:
+        css = {"all": ("css/admin-newsletter.css",)}
     fieldsets = (
         (None, {"fields": ("name", "slug", "description", "language", "archive_public")}),
         (_("Sender"), {"fields": ("from_name", "from_email", "reply_to", "footer")}),
@@ -49,12 +53,9 @@ class NewsletterAdmin(NewsletterStatsMixin, admin.ModelAdmin):
 
     @admin.display(description=_("HTML to paste"))
     def embed_code(self, obj):
-        # The snippet itself comes from the subscribers app (issue #3).
-        from subscribers.embed import embed_snippet
-
         if not obj or not obj.pk:
             return _("Save the newsletter first.")
-        return format_html("<pre><code>{}</code></pre>", embed_snippet(obj))
+        return format_html('<pre class="rb-embed-code"><code>{}</code></pre>', embed_snippet(obj))
 
 
 @admin.register(Issue)
