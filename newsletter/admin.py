@@ -42,6 +42,7 @@ class NewsletterAdmin(NewsletterStatsMixin, admin.ModelAdmin):
 
     class Media:
         css = {"all": ("css/admin-newsletter.css",)}
+
     fieldsets = (
         (None, {"fields": ("name", "slug", "description", "language", "archive_public")}),
         (_("Sender"), {"fields": ("from_name", "from_email", "reply_to", "footer")}),

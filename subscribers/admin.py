@@ -10,7 +10,6 @@ from django.utils.translation import gettext_lazy as _
 
 from newsletter.models import Newsletter
 from subscribers import services
-from subscribers.admin_add import AddReaderAdminMixin
 from subscribers.admin_actions import (
     ERASE_PERMISSION,
     EXPORT_PERMISSION,
@@ -21,6 +20,7 @@ from subscribers.admin_actions import (
     unsubscribe_people,
     unsubscribe_selected,
 )
+from subscribers.admin_add import AddReaderAdminMixin
 from subscribers.admin_import import ImportViewsMixin
 from subscribers.models import Event, Subscriber, Subscription, Suppression
 from subscribers.suppression import email_hash, email_hashes

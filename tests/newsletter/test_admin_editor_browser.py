@@ -68,7 +68,8 @@ def test_the_author_sees_the_real_mail_while_typing(author_page, app_server, tmp
 
 
 def test_the_author_previews_as_a_chosen_reader_and_sees_unknown_fields(
-    author_page, app_server  # noqa: F811
+    author_page,
+    app_server,  # noqa: F811
 ):
     newsletter = make_newsletter()
     subscriber = Subscriber.objects.create(

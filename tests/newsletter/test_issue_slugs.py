@@ -91,7 +91,8 @@ def test_a_published_issue_keeps_its_slug(newsletter):
 
 def test_a_following_slug_stays_unique_in_the_newsletter(admin_client, newsletter):
     make_issue(newsletter, sent=True, subject="Spring news", slug="spring-news")
-    admin_client.post(reverse("admin:newsletter_issue_add"), form_data(newsletter, subject="Spring news"))
+    add = reverse("admin:newsletter_issue_add")
+    admin_client.post(add, form_data(newsletter, subject="Spring news"))
 
     assert Issue.objects.filter(status=Issue.Status.DRAFT).get().slug == "spring-news-2"
 

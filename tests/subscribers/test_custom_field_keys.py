@@ -2,6 +2,7 @@
 the case; the import screen shows the exact key each column becomes."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from newsletter.placeholders import Placeholder, custom_keys_in, reader_value
 from newsletter.rendering import Recipient
@@ -31,15 +32,15 @@ def test_the_exact_key_wins_over_another_case():
 
 
 def test_custom_keys_in_lists_the_custom_fields_used():
-    text = 'Hi {{ name }} from {{ custom.Stadt }} {{ custom.zip | default: "-" }} {{ custom.Stadt }}'
+    text = 'Hi {{ name }}, {{ custom.Stadt }} {{ custom.zip | default: "-" }} {{ custom.Stadt }}'
 
     assert custom_keys_in(text) == ["Stadt", "zip"]
 
 
 @pytest.mark.django_db
-def test_the_column_picker_shows_the_exact_key_each_column_becomes(admin_client, settings, tmp_path):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
+def test_the_column_picker_shows_the_exact_key_each_column_becomes(
+    admin_client, settings, tmp_path
+):
     settings.VAR_DIR = tmp_path / "var"
     csv = b"E-Mail,Stadt,Postal code\nada@example.org,Berlin,10115\n"
     url = "/admin/subscribers/subscription/import/"
