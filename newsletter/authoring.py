@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from newsletter.models import Issue, Upload
+from newsletter.models import RESERVED_ISSUE_SLUGS, Issue, Upload
 from newsletter.placeholders import BRACES_RE
 
 DRAFT_FIELDS = ("subject", "preview_text", "slug", "body_markdown")
@@ -16,7 +16,10 @@ FALLBACK_SLUG = "issue"
 
 def slug_for_subject(subject):
     """The subject as a slug, its placeholders left out: they are not the issue's title."""
-    return slugify(BRACES_RE.sub(" ", subject or ""))[:SLUG_LENGTH].strip("-") or FALLBACK_SLUG
+    slug = slugify(BRACES_RE.sub(" ", subject or ""))[: SLUG_LENGTH - 10].strip("-")
+    if slug.lower() in RESERVED_ISSUE_SLUGS:
+        slug = f"{slug}-{FALLBACK_SLUG}"  # "feed" is the archive's own path
+    return slug or FALLBACK_SLUG
 
 
 def follows_subject(issue):

@@ -37,17 +37,20 @@ def custom_keys_of(newsletter):
 def _query_custom_keys(newsletter_id):
     subscribers = Subscriber._meta.db_table
     subscriptions = Subscription._meta.db_table
+    # Table names come from the models, the newsletter id is a parameter.
     if connection.vendor == "postgresql":
         keys = f"jsonb_object_keys(s.custom_fields) FROM {subscribers} s"
+        objects_only = "AND jsonb_typeof(s.custom_fields) = 'object'"
     else:
         keys = f"j.key FROM {subscribers} s, json_each(s.custom_fields) j"
+        objects_only = "AND json_type(s.custom_fields) = 'object'"
     sql = (
         f"SELECT DISTINCT {keys} JOIN {subscriptions} sub ON sub.subscriber_id = s.id "  # nosec B608
-        "WHERE sub.newsletter_id = %s"
+        f"WHERE sub.newsletter_id = %s {objects_only}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [newsletter_id])
-        return {row[0] for row in cursor.fetchall()}
+        return {row[0] for row in cursor.fetchall() if row[0]}
 
 
 def reader_choices(newsletter):

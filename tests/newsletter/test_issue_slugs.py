@@ -33,6 +33,7 @@ def form_data(newsletter, **overrides):
 def test_a_slug_leaves_placeholder_text_out():
     assert authoring.slug_for_subject(GREETING) == "hallo-die-woche"
     assert authoring.slug_for_subject("{{ name }}") == "issue"
+    assert authoring.slug_for_subject("Feed") == "feed-issue"  # the archive's own path
 
 
 def test_a_new_issue_without_a_slug_gets_one_from_its_subject(admin_client, newsletter):
