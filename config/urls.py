@@ -1,6 +1,9 @@
 from django.conf import settings
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path, re_path
+from django.utils.functional import lazy
+from django.views.generic import RedirectView
 from django.views.static import serve
 
 from config import views
@@ -8,6 +11,9 @@ from newsletter import outbox, webhooks
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    # Browsers ask every site for /favicon.ico, whatever the pages link. Lazy: the static
+    # manifest is read on the first request, not when the URLs are imported.
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("img/favicon.svg"))),
     path("admin/outbox/", outbox.outbox_list_view, name="outbox-list"),
     path("admin/outbox/<str:name>", outbox.outbox_message_view, name="outbox-message"),
     path("admin/", admin.site.urls),

@@ -16,12 +16,13 @@ from django.utils.translation import ngettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET
 
-from newsletter import authoring
+from newsletter import authoring, preview_readers
 from newsletter.admin_sending import SendingAdminMixin
 from newsletter.admin_stats import NewsletterStatsMixin
 from newsletter.forms import DraftForm, IssueAdminForm, PreviewForm, UploadForm, absolute_url
 from newsletter.models import Issue, Newsletter, Upload
-from newsletter.rendering import Recipient, render_issue
+from newsletter.rendering import render_issue
+from subscribers.embed import embed_snippet
 
 PREVIEW_SECONDS = 600
 # The preview frame shows author HTML: no script at all, inline CSS only (it is a mail).
@@ -38,6 +39,10 @@ class NewsletterAdmin(NewsletterStatsMixin, admin.ModelAdmin):
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = ("consent_version", "created_at", "embed_code")
+
+    class Media:
+        css = {"all": ("css/admin-newsletter.css",)}
+
     fieldsets = (
         (None, {"fields": ("name", "slug", "description", "language", "archive_public")}),
         (_("Sender"), {"fields": ("from_name", "from_email", "reply_to", "footer")}),
@@ -49,12 +54,9 @@ class NewsletterAdmin(NewsletterStatsMixin, admin.ModelAdmin):
 
     @admin.display(description=_("HTML to paste"))
     def embed_code(self, obj):
-        # The snippet itself comes from the subscribers app (issue #3).
-        from subscribers.embed import embed_snippet
-
         if not obj or not obj.pk:
             return _("Save the newsletter first.")
-        return format_html("<pre><code>{}</code></pre>", embed_snippet(obj))
+        return format_html('<pre class="rb-embed-code"><code>{}</code></pre>', embed_snippet(obj))
 
 
 @admin.register(Issue)
@@ -64,7 +66,6 @@ class IssueAdmin(SendingAdminMixin, admin.ModelAdmin):
     list_filter = ("newsletter", "status")
     search_fields = ("subject", "slug")
     date_hierarchy = "created_at"
-    prepopulated_fields = {"slug": ("subject",)}
     actions = (*(getattr(SendingAdminMixin, "actions", None) or ()), "duplicate_as_draft")
 
     class Media:
@@ -109,16 +110,19 @@ class IssueAdmin(SendingAdminMixin, admin.ModelAdmin):
 
     # -- preview ------------------------------------------------------------------------
     @staticmethod
-    def sample_reader(request, issue):
-        """The previewing author stands in for a reader; links lead nowhere harmful."""
-        user = request.user
-        landing = issue.newsletter.get_absolute_url()
-        return Recipient(
-            email=user.email or "reader@example.org",
-            name=user.get_full_name() or user.get_username(),
-            unsubscribe_url=absolute_url(landing),
-            preferences_url=absolute_url(landing),
+    def preview_reader(form, issue):
+        """The chosen reader or sample values; the links lead nowhere harmful."""
+        landing = absolute_url(issue.newsletter.get_absolute_url())
+        return preview_readers.preview_reader(
+            newsletter=issue.newsletter,
+            choice=form.cleaned_data["preview_reader"],
+            urls={"unsubscribe_url": landing, "preferences_url": landing},
         )
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        newsletter = obj.newsletter if obj else None
+        context["preview_readers"] = preview_readers.reader_choices(newsletter) if obj else []
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     @staticmethod
     def preview_cache_key(token):
@@ -135,8 +139,11 @@ class IssueAdmin(SendingAdminMixin, admin.ModelAdmin):
             return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
         instance = self.editable_instance(request)
         issue = form.issue(instance)
-        subject, mail_html, text = render_issue(issue).personalise(
-            self.sample_reader(request, issue)
+        reader = self.preview_reader(form, issue)
+        subject, mail_html, text = render_issue(issue).personalise(reader.recipient)
+        texts = (issue.subject, issue.preview_text, issue.body_markdown)
+        warnings = reader.warnings + preview_readers.unknown_custom_fields(
+            *texts, newsletter=issue.newsletter
         )
         token = secrets.token_urlsafe(16)
         cache.set(
@@ -145,7 +152,15 @@ class IssueAdmin(SendingAdminMixin, admin.ModelAdmin):
             PREVIEW_SECONDS,
         )
         frame_url = reverse("admin:newsletter_issue_preview_frame", kwargs={"token": token})
-        return JsonResponse({"subject": subject, "text": text, "html_url": frame_url})
+        return JsonResponse(
+            {
+                "subject": subject,
+                "text": text,
+                "html_url": frame_url,
+                "reader": reader.email,
+                "warnings": warnings,
+            }
+        )
 
     def editable_instance(self, request):
         object_id = request.POST.get("object_id", "")
@@ -173,7 +188,8 @@ class IssueAdmin(SendingAdminMixin, admin.ModelAdmin):
         authoring.save_draft(issue=issue, data=form.cleaned_data)
         saved_at = timezone.localtime(issue.updated_at)
         return JsonResponse(
-            {"saved_at": saved_at.isoformat(), "message": _("Draft saved at %(time)s.")
+            {"saved_at": saved_at.isoformat(), "slug": issue.slug,
+             "message": _("Draft saved at %(time)s.")
              % {"time": saved_at.strftime("%H:%M:%S")}}
         )  # fmt: skip
 

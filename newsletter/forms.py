@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from newsletter import authoring
 from newsletter.authoring import DRAFT_FIELDS
 from newsletter.models import Issue, Newsletter
 from newsletter.placeholders import HELP_TEXT as PLACEHOLDER_HELP
@@ -22,7 +23,32 @@ class MarkdownEditor(forms.Textarea):
         super().__init__({"class": "rb-editor", "rows": 28, "spellcheck": "true", **(attrs or {})})
 
 
-class IssueAdminForm(forms.ModelForm):
+class SlugFromSubjectMixin:
+    """A draft's slug is made from its subject (placeholders left out) and follows it
+    until the author types one of their own or the issue is published."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "slug" in self.fields:
+            self.fields["slug"].required = False
+            self.fields["slug"].help_text = _(
+                "Leave it as it is and it follows the subject until the issue is sent."
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        newsletter = cleaned.get("newsletter") or getattr(self.instance, "newsletter", None)
+        if newsletter and "subject" in cleaned and not self.has_error("slug"):
+            cleaned["slug"] = authoring.slug_to_store(
+                issue=self.instance if self.instance.pk else None,
+                subject=cleaned["subject"],
+                slug=cleaned.get("slug") or "",
+                newsletter=newsletter,
+            )
+        return cleaned
+
+
+class IssueAdminForm(SlugFromSubjectMixin, forms.ModelForm):
     class Meta:
         model = Issue
         fields = (
@@ -33,7 +59,7 @@ class IssueAdminForm(forms.ModelForm):
         help_texts = {"body_markdown": PLACEHOLDER_HELP}
 
 
-class DraftForm(forms.ModelForm):
+class DraftForm(SlugFromSubjectMixin, forms.ModelForm):
     """The authoring fields only: what autosave and the preview read from the editor."""
 
     class Meta:
@@ -61,6 +87,8 @@ class PreviewForm(forms.Form):
     )
     slug = forms.SlugField(max_length=200, required=False)
     body_markdown = forms.CharField(required=False, strip=False)
+    # A reader's address to personalise for; empty for sample values.
+    preview_reader = forms.CharField(max_length=254, required=False)
 
     def clean(self):
         cleaned = super().clean()

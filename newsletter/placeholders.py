@@ -86,11 +86,31 @@ def reader_value(placeholder, recipient):
     if key in SYSTEM_KEYS:
         value = getattr(recipient, key, "")
     elif key.startswith(CUSTOM_PREFIX):
-        value = (recipient.custom_fields or {}).get(key.removeprefix(CUSTOM_PREFIX), "")
+        value = custom_value(recipient.custom_fields, key.removeprefix(CUSTOM_PREFIX))
     else:
         value = getattr(recipient, key, "")
     value = "" if value is None else str(value)
     return value or (placeholder.default or "")
+
+
+def custom_value(fields, name):
+    """A custom field by name: the exact key first, else the same key in another case
+    (imports once lower-cased every key; authors write them as they see them)."""
+    fields = fields or {}
+    if name in fields:
+        return fields[name]
+    folded = name.casefold()
+    return next((value for key, value in fields.items() if key.casefold() == folded), "")
+
+
+def custom_keys_in(text):
+    """The custom field names the text's placeholders use, each once, in order."""
+    names = (match["key"] for match in PLACEHOLDER_RE.finditer(text or ""))
+    return list(
+        dict.fromkeys(
+            name.removeprefix(CUSTOM_PREFIX) for name in names if CUSTOM_KEY_RE.match(name)
+        )
+    )
 
 
 def neutral_value(placeholder, urls):

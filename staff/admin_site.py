@@ -9,6 +9,10 @@ from staff.login import StaffAuthenticationForm
 
 class StaffAdminSite(admin.AdminSite):
     login_form = StaffAuthenticationForm
+    # The product's name, not Django's, in every admin page's header and title.
+    site_header = "Rundbrief"
+    site_title = "Rundbrief"
+    index_title = "Rundbrief"
 
     def has_permission(self, request):
         # A session signed in with the password alone does not count for a user with a

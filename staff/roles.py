@@ -40,6 +40,7 @@ OWNER_PERMISSIONS = (
     "newsletter.view_outbox",
     # Readers: lists, history, blocked addresses, imports, exports and erasure.
     "subscribers.view_subscriber",
+    "subscribers.add_subscriber",
     "subscribers.change_subscriber",
     "subscribers.delete_subscriber",
     "subscribers.export_subscriber",

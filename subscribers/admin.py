@@ -20,6 +20,7 @@ from subscribers.admin_actions import (
     unsubscribe_people,
     unsubscribe_selected,
 )
+from subscribers.admin_add import AddReaderAdminMixin
 from subscribers.admin_import import ImportViewsMixin
 from subscribers.models import Event, Subscriber, Subscription, Suppression
 from subscribers.suppression import email_hash, email_hashes
@@ -180,7 +181,7 @@ class SourceFilter(admin.SimpleListFilter):
 
 
 @admin.register(Subscriber)
-class SubscriberAdmin(admin.ModelAdmin):
+class SubscriberAdmin(AddReaderAdminMixin, admin.ModelAdmin):
     list_display = ("email", "name", "newsletter_count", "created_at")
     list_filter = (NewsletterFilter, StatusFilter, SourceFilter, "created_at")
     search_fields = ("email", "name")
@@ -196,9 +197,6 @@ class SubscriberAdmin(admin.ModelAdmin):
     @admin.display(description=_("newsletters"), ordering="newsletter_count")
     def newsletter_count(self, obj):
         return obj.newsletter_count
-
-    def has_add_permission(self, request):
-        return False
 
     def get_actions(self, request):
         actions = super().get_actions(request)

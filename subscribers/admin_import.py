@@ -23,7 +23,8 @@ from django.views.decorators.http import require_POST
 
 from newsletter.models import Newsletter
 from subscribers import import_jobs
-from subscribers.importing import ColumnMapping, custom_field_key, guess_mapping
+from subscribers.field_keys import custom_field_key, placeholder_for
+from subscribers.importing import ColumnMapping, guess_mapping
 from subscribers.models import ImportJob
 from subscribers.uploads import Upload, UploadRefused, guess_email_column, preview, save_upload
 
@@ -58,7 +59,10 @@ class ImportMappingForm(forms.Form):
         label=_("Keep as custom fields"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text=_("Each becomes a custom field for personalisation, e.g. {{ custom.city }}."),
+        help_text=_(
+            "Each becomes a custom field for personalisation, written as the placeholder "
+            "shown beside it."
+        ),
     )
     declaration = forms.CharField(
         label=_("These people already opted in: how and when?"),
@@ -83,7 +87,11 @@ class ImportMappingForm(forms.Form):
         self.fields["email_column"].choices = columns
         self.fields["name_column"].choices = none + columns
         self.fields["last_name_column"].choices = none + columns
-        self.fields["custom_columns"].choices = columns
+        # Each column with the exact placeholder it becomes, so the author writes that.
+        self.fields["custom_columns"].choices = [
+            (column, f"{label} → {placeholder_for(custom_field_key(column))}")
+            for column, label in columns
+        ]
 
     def clean(self):
         cleaned = super().clean()
@@ -92,7 +100,8 @@ class ImportMappingForm(forms.Form):
         used += cleaned.get("custom_columns") or []
         if email and email in used:
             self.add_error("email_column", _("The email column cannot be used for anything else."))
-        keys = [custom_field_key(column) for column in cleaned.get("custom_columns") or []]
+        # Placeholders match keys whatever their case: "Stadt" and "stadt" would clash.
+        keys = [custom_field_key(c).lower() for c in cleaned.get("custom_columns") or []]
         if len(set(keys)) != len(keys):
             self.add_error("custom_columns", _("Two of these columns give the same field name."))
         if cleaned.get("send_confirmations") and (cleaned.get("declaration") or "").strip():

@@ -129,14 +129,6 @@ def guess_mapping(header):
     return ColumnMapping(email=email, name=name, last_name=last_name)
 
 
-def custom_field_key(column):
-    """A placeholder-safe key for a column: "Postal code" -> "postal_code"."""
-    key = re.sub(r"\W+", "_", column.strip().lower()).strip("_")
-    if not key or key[0].isdigit():
-        key = f"field_{key}".rstrip("_")
-    return key
-
-
 def _complete(mapping, header):
     """Fill in the email (and name) column from the header when they were not given."""
     if mapping.email:

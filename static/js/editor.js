@@ -171,7 +171,9 @@
   /* --- live preview --------------------------------------------------------------- */
   Editor.prototype.bindPreview = function () {
     var self = this;
-    var watched = ["id_subject", "id_preview_text", "id_newsletter", this.textarea.id];
+    var watched = [
+      "id_subject", "id_preview_text", "id_newsletter", "rb-preview-reader", this.textarea.id
+    ];
     watched.forEach(function (id) {
       var field = document.getElementById(id);
       if (!field) return;
@@ -207,8 +209,22 @@
       });
       self.panel.querySelector(".rb-text").textContent = result.json.text;
       self.panel.querySelector(".rb-subject").textContent = result.json.subject;
+      self.showWarnings(result.json.warnings || []);
       self.say("");
     }).catch(function (error) { self.say(self.strings.previewFailed + " " + error, true); });
+  };
+
+  /* Warnings do not stop a save: an unknown custom field, a reader not on the list. */
+  Editor.prototype.showWarnings = function (warnings) {
+    var list = this.panel.querySelector(".rb-warnings");
+    if (!list) return;
+    list.textContent = "";
+    warnings.forEach(function (warning) {
+      var item = document.createElement("li");
+      item.textContent = warning;
+      list.appendChild(item);
+    });
+    list.hidden = warnings.length === 0;
   };
 
   /* --- image upload: button, drag and drop, paste ----------------------------------- */
@@ -265,6 +281,10 @@
           self.say(self.strings.autosaveFailed + " " + firstError(result.json), true);
           return;
         }
+        // The slug may have followed the subject: keep the form in step, or the next
+        // save would send the old slug back as if the author had typed it.
+        var slug = document.getElementById("id_slug");
+        if (slug && result.json.slug) slug.value = result.json.slug;
         self.say(result.json.message);
       }).catch(function (error) {
         self.dirty = true;

@@ -282,7 +282,8 @@ def open_page(browser):
                 page.console_errors.append(message.text)
 
         def record_response(response):
-            # Chromium asks every origin for /favicon.ico; the app has none, and says so.
+            # Chromium asks every origin for /favicon.ico: the fake other sites have none
+            # (the app's own icon is checked in test_admin_chrome_browser.py).
             if response.status >= 400 and not response.url.endswith("/favicon.ico"):
                 page.failed_responses.append(f"{response.status} {response.url}")
 

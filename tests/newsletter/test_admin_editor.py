@@ -111,11 +111,12 @@ def test_the_preview_renders_the_current_form_content(admin_client, newsletter):
 
     assert response.status_code == 200
     payload = response.json()
-    assert payload["subject"] == "Hello Ada Lovelace"
-    assert "Hi Ada Lovelace, see x [1]." in payload["text"]
+    # Sample values, not the previewing admin's own name.
+    assert payload["subject"] == "Hello Alex Example"
+    assert "Hi Alex Example, see x [1]." in payload["text"]
     frame = admin_client.get(payload["html_url"])
     assert frame.status_code == 200
-    assert "Hi Ada Lovelace, see" in frame.content.decode()
+    assert "Hi Alex Example, see" in frame.content.decode()
     assert 'style="' in frame.content.decode()  # the real mail, CSS inlined
     assert "script-src" not in frame["Content-Security-Policy"]
     assert "default-src 'none'" in frame["Content-Security-Policy"]
@@ -209,7 +210,7 @@ def test_duplicating_makes_a_new_draft_without_sending_history(admin_client, new
     assert "Created 1 draft copy." in response.content.decode()
     copy = Issue.objects.exclude(pk=sent.pk).get()
     assert copy.status == Issue.Status.DRAFT
-    assert copy.slug == "first-issue-copy"
+    assert copy.slug == "first-issue-2"
     assert (copy.subject, copy.body_markdown) == (sent.subject, sent.body_markdown)
     assert copy.sent_at is None and copy.recipient_count == 0
 
@@ -223,7 +224,7 @@ def test_duplicating_twice_finds_a_free_slug(admin_client, newsletter):
         )
 
     slugs = set(Issue.objects.values_list("slug", flat=True))
-    assert slugs == {"first-issue", "first-issue-copy", "first-issue-copy-2"}
+    assert slugs == {"first-issue", "first-issue-2", "first-issue-3"}
 
 
 # --- upload ----------------------------------------------------------------------------

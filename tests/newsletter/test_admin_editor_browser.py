@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from PIL import Image
 from playwright.sync_api import expect
 
+from subscribers.models import Subscriber, Subscription
 from tests.e2e.conftest import app_server, browser, mailbox, open_page, save_screenshots  # noqa: F401
 from tests.newsletter.issue_builders import make_issue, make_newsletter
 
@@ -36,7 +37,7 @@ def test_the_author_sees_the_real_mail_while_typing(author_page, app_server, tmp
 
     page.fill("textarea.rb-editor", 'Hello {{ name | default: "there" }}, fresh news.')
     frame = page.frame_locator("iframe.rb-frame-desktop")
-    frame.locator("text=Hello author, fresh news.").wait_for()
+    frame.locator("text=Hello Alex Example, fresh news.").wait_for()  # sample values
 
     # The toolbar wraps the selection in Markdown.
     page.locator("textarea.rb-editor").press("End")
@@ -48,7 +49,7 @@ def test_the_author_sees_the_real_mail_while_typing(author_page, app_server, tmp
     assert page.locator("iframe.rb-frame-phone").is_visible()
     assert page.locator("iframe.rb-frame-phone").bounding_box()["width"] <= 375
     page.click(".rb-tab[data-view=text]")
-    page.locator("pre.rb-text", has_text="Hello author, fresh news.").wait_for()
+    page.locator("pre.rb-text", has_text="Hello Alex Example, fresh news.").wait_for()
 
     image = tmp_path / "chart.png"
     buffer = io.BytesIO()
@@ -64,3 +65,29 @@ def test_the_author_sees_the_real_mail_while_typing(author_page, app_server, tmp
     # Playwright does not report as a response, is the only "failed to load" allowed.)
     errors = [e for e in page.console_errors if not e.startswith("Failed to load resource")]
     assert errors == []
+
+
+def test_the_author_previews_as_a_chosen_reader_and_sees_unknown_fields(
+    author_page,
+    app_server,  # noqa: F811
+):
+    newsletter = make_newsletter()
+    subscriber = Subscriber.objects.create(
+        email="ada@example.org", name="Ada", custom_fields={"Stadt": "Berlin"}
+    )
+    Subscription.objects.create(
+        subscriber=subscriber, newsletter=newsletter, status=Subscription.Status.CONFIRMED
+    )
+    issue = make_issue(newsletter, sent=False, body_markdown="Start")
+    page = author_page
+    page.goto(f"{app_server.url}/admin/newsletter/issue/{issue.pk}/change/")
+
+    page.fill("textarea.rb-editor", "Hi {{ name }} in {{ custom.Stadt }} {{ custom.Planet }}.")
+    frame = page.frame_locator("iframe.rb-frame-desktop")
+    frame.locator("text=Hi Alex Example in [Stadt] .").wait_for()
+    expect(page.locator(".rb-warnings")).to_contain_text("{{ custom.Planet }}")
+
+    page.fill("#rb-preview-reader", "ada@example.org")
+    frame.locator("text=Hi Ada in Berlin .").wait_for()
+    assert page.locator("#rb-readers option[value='ada@example.org']").count() == 1
+    assert page.console_errors == []

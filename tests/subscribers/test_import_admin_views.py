@@ -51,7 +51,7 @@ def test_choosing_the_columns_queues_a_job_and_shows_its_progress(
         "email": "E-Mail",
         "name": "Name",
         "last_name": "",
-        "custom": {"city": "City"},
+        "custom": {"City": "City"},
     }
     assert (job.created_by, job.total_rows, job.status) == (admin_user, 2, "queued")
     assert not Subscriber.objects.exists()  # the worker does the importing

@@ -2,7 +2,8 @@
 
 import pytest
 
-from subscribers.importing import custom_field_key, guess_mapping
+from subscribers.field_keys import custom_field_key
+from subscribers.importing import guess_mapping
 from subscribers.uploads import guess_email_column
 
 
@@ -56,10 +57,10 @@ def test_without_a_known_header_the_column_holding_addresses_is_the_email():
 @pytest.mark.parametrize(
     "column, key",
     [
-        ("City", "city"),
-        ("Postal code", "postal_code"),
-        ("Straße", "straße"),
-        ("2. Wahl", "field_2_wahl"),
+        ("City", "City"),
+        ("Postal code", "Postal_code"),
+        ("Straße", "Straße"),
+        ("2. Wahl", "field_2_Wahl"),
         ("---", "field"),
     ],
 )

@@ -80,7 +80,7 @@ def test_the_worker_imports_an_uploaded_file_and_the_progress_reaches_done(
     )
     assert subscription.status == Subscription.Status.PENDING
     assert subscription.subscriber.name == "Vor42 Nach42"
-    assert subscription.subscriber.custom_fields == {"stadt": "Köln"}
+    assert subscription.subscriber.custom_fields == {"Stadt": "Köln"}  # the column's own name
     assert Event.objects.filter(kind=Event.Kind.IMPORTED).count() == state["imported"]
 
     page = admin_client.get(progress_url).content.decode()
