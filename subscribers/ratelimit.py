@@ -56,9 +56,5 @@ def invalid_attempt_wait(ip):
     return wait_after_hit("ip-invalid", ip, limit=limit, window=HOUR)
 
 
-def ip_allowed(ip):
-    return allow("ip", ip, limit=settings.SIGNUP_RATE_PER_IP_PER_HOUR, window=HOUR)
-
-
 def address_allowed(email):
     return allow("addr", email, limit=settings.SIGNUP_RATE_PER_ADDRESS_PER_DAY, window=DAY)

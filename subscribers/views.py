@@ -239,7 +239,9 @@ def preferences_erase(request, token):
     if request.method == "POST" and form.is_valid():
         services.erase_subscriber(subscriber=subscriber)
         return redirect("subscribers:erased")
-    return render(request, "subscribers/erase.html", {"subscriber": subscriber, "form": form})
+    context = {"subscriber": subscriber, "form": form}
+    reader_language = language.of_subscriber(subscriber)
+    return language.render_in(reader_language, request, "subscribers/erase.html", context)
 
 
 def erased(request):
