@@ -298,7 +298,10 @@ PENDING_PURGE_DAYS = env_int("PENDING_PURGE_DAYS", 30)
 CONSENT_IP_MODE = env_choice("CONSENT_IP_MODE", ("store", "truncate", "drop"), "truncate")
 SIGNUP_MIN_FILL_SECONDS = env_float("SIGNUP_MIN_FILL_SECONDS", 2.0)
 SIGNUP_FORM_MAX_AGE_HOURS = env_float("SIGNUP_FORM_MAX_AGE_HOURS", 24.0)
-SIGNUP_RATE_PER_IP_PER_HOUR = env_int("SIGNUP_RATE_PER_IP_PER_HOUR", 20)
+# Real signups per IP and hour: a room after a talk shares one address. Forms with errors
+# and bots' forms are counted apart, against a lower limit.
+SIGNUP_RATE_PER_IP_PER_HOUR = env_int("SIGNUP_RATE_PER_IP_PER_HOUR", 60)
+SIGNUP_INVALID_PER_IP_PER_HOUR = env_int("SIGNUP_INVALID_PER_IP_PER_HOUR", 20)
 SIGNUP_RATE_PER_ADDRESS_PER_DAY = env_int("SIGNUP_RATE_PER_ADDRESS_PER_DAY", 3)
 SIGNUP_CHECK_MX = env_bool("SIGNUP_CHECK_MX", False)
 # The suppression list holds keyed hashes of addresses. Its key is its own: were it

@@ -43,9 +43,8 @@ class IssuesRssFeed(Feed):
         return render_web(item)
 
     def item_link(self, item):
-        return item.get_absolute_url()
-
-    def item_guid(self, item):
+        # Without an item_guid, Django uses this link made absolute as the <guid> (RSS,
+        # a permalink) and <id> (Atom): a relative one means nothing to a feed reader.
         return item.get_absolute_url()
 
     def item_pubdate(self, item):

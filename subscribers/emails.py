@@ -49,7 +49,8 @@ def build_message(template, context, *, newsletter, to, tag):
 
 
 def _language(subscription):
-    return subscription.subscriber.language or subscription.newsletter.language
+    # A newsletter's mails are in its language, like its pages: not the reader's browser's.
+    return subscription.newsletter.language
 
 
 def confirmation_message(subscription):

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from newsletter.models import Newsletter
+from subscribers.services import BLOCKED_STATUSES
 from subscribers.tokens import form_started_stamp, read_form_stamp, spend_form_stamp
 from subscribers.validation import clean_address, clean_name
 
@@ -116,14 +117,42 @@ class NewsletterChoices(forms.ModelMultipleChoiceField):
         return super().clean(value)
 
 
+class ConsentChoices(NewsletterChoices):
+    """Newsletters to add, each labelled with its own consent text: ticking one agrees to it."""
+
+    def label_from_instance(self, obj):
+        return f"{obj.name}: {obj.consent_text}"
+
+
 class PreferencesForm(forms.Form):
+    """The reader's own newsletters, and the public ones they may add with consent."""
+
     name = NameField(label=_("Name"))
     newsletters = NewsletterChoices(
         label=_("Newsletters you receive"),
-        queryset=Newsletter.objects.all(),
+        queryset=Newsletter.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
+    add = ConsentChoices(
+        label=_("Add a newsletter"),
+        help_text=_("Ticking a box means you agree to the text next to it."),
+        queryset=Newsletter.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, subscriber, **kwargs):
+        super().__init__(*args, **kwargs)
+        subscriptions = subscriber.subscriptions.all()
+        own = subscriptions.exclude(status__in=BLOCKED_STATUSES).values("newsletter_id")
+        self.fields["newsletters"].queryset = Newsletter.objects.filter(pk__in=own)
+        self.fields["add"].queryset = Newsletter.objects.public().exclude(
+            pk__in=subscriptions.values("newsletter_id")
+        )
+
+    def chosen_newsletters(self):
+        return [*self.cleaned_data["newsletters"], *self.cleaned_data["add"]]
 
 
 class EraseForm(forms.Form):

@@ -4,7 +4,6 @@ Views, tasks, admin actions and commands call these functions and nothing else w
 Mail is never sent inside a transaction: tasks are enqueued with delay_on_commit.
 """
 
-import ipaddress
 from datetime import timedelta
 
 from django.conf import settings
@@ -13,6 +12,7 @@ from django.utils import timezone
 
 from subscribers import ratelimit
 from subscribers.audit import forget_in_admin_log
+from subscribers.consent import consent_ip
 from subscribers.models import Event, Subscriber, Subscription, Suppression
 from subscribers.suppression import email_hash, normalise_email, suppressions_of
 from subscribers.validation import clean_name
@@ -27,21 +27,6 @@ HARD_SUPPRESSIONS = (
     Suppression.Reason.COMPLAINED,
     Suppression.Reason.ADMIN,
 )
-
-
-def consent_ip(ip):
-    """The IP address to keep as consent evidence, per settings.CONSENT_IP_MODE."""
-    mode = settings.CONSENT_IP_MODE
-    if not ip or mode == "drop":
-        return None
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return None
-    if mode == "store":
-        return str(address)
-    prefix = 24 if address.version == 4 else 48
-    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
 
 
 def is_suppressed(email):
@@ -154,8 +139,8 @@ def resend_confirmation(*, newsletter, email):
 
 
 @transaction.atomic
-def confirm_subscription(*, subscription):
-    """Activate a pending subscription (idempotent) and queue the welcome mail if enabled."""
+def confirm_subscription(*, subscription, evidence=None):
+    """Activate a pending subscription (idempotent); `evidence` goes on the CONFIRMED event."""
     from subscribers.tasks import send_welcome_task
 
     subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
@@ -170,6 +155,7 @@ def confirm_subscription(*, subscription):
         subscriber_id=subscription.subscriber_id,
         newsletter_id=subscription.newsletter_id,
         kind=Event.Kind.CONFIRMED,
+        data=evidence or {},
     )
     if subscription.newsletter.welcome_enabled:
         send_welcome_task.delay_on_commit(subscription_id=subscription.pk)
@@ -182,7 +168,11 @@ def unsubscribe(*, subscription, reason):
     updated = Subscription.objects.filter(
         pk=subscription.pk,
         status__in=(Subscription.Status.PENDING, Subscription.Status.CONFIRMED),
-    ).update(status=Subscription.Status.UNSUBSCRIBED, unsubscribed_at=timezone.now())
+    ).update(  # a later signup is a new request: the resend throttle starts over
+        status=Subscription.Status.UNSUBSCRIBED,
+        unsubscribed_at=timezone.now(),
+        confirmation_sent_at=None,
+    )
     if updated:
         Event.objects.create(
             subscriber_id=subscription.subscriber_id,
@@ -245,7 +235,11 @@ def _confirm_from_preferences(subscription, newsletter):
         newsletter=newsletter,
         kind=Event.Kind.CONFIRMED,
         reason="",
-        data={"source": Subscription.Source.PREFERENCES},
+        data={
+            "source": Subscription.Source.PREFERENCES,
+            "consent_text": newsletter.consent_text,
+            "consent_version": newsletter.consent_version,
+        },
     )
 
 
@@ -305,7 +299,6 @@ def suppress(*, email, reason):
         Suppression.objects.filter(pk=entry.pk).update(email_hash=current)
 
 
-@transaction.atomic
 @transaction.atomic
 def erase_subscriber(*, subscriber):
     """Delete a subscriber's personal data, keeping only the keyed hash for suppression.

@@ -1,7 +1,11 @@
 """Public pages of the subscribers app: form → one service call → redirect or render.
 
-GET never changes state (link scanners fetch every URL in a mail); confirmation and
-unsubscribe act on POST only, and those POSTs need no cookie: the token is the secret.
+GET never changes state (link scanners fetch every URL in a mail). Unsubscribing acts on
+a POST that needs no cookie (RFC 8058: the token is the secret). Confirming needs a
+person's click on the page's button, with its CSRF token: a mail gateway's link check
+that runs the page's scripts must not consent for the reader.
+
+Every page of one newsletter is in that newsletter's language (subscribers.language).
 """
 
 import json
@@ -9,8 +13,7 @@ import json
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -18,15 +21,22 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from config.net import client_ip
 from newsletter.models import Newsletter
-from subscribers import ratelimit, services
+from subscribers import language, ratelimit, services
+from subscribers.consent import consent_ip, request_evidence
 from subscribers.forms import EraseForm, PreferencesForm, ResendForm, SignupForm
 from subscribers.models import Event, Subscriber, Subscription
 from subscribers.tasks import resend_confirmation_task, subscribe_task
 from subscribers.tokens import LinkExpired, LinkInvalid, subscription_token_from
 
 
-def rate_limited(request):
-    return render(request, "subscribers/rate_limited.html", status=429)
+def rate_limited(request, wait_seconds, *, newsletter_language=None):
+    """The 429 page, saying (and telling machines by Retry-After) when to try again."""
+    context = {"minutes": max(1, -(-wait_seconds // 60))}
+    response = language.render_in(
+        newsletter_language, request, "subscribers/rate_limited.html", context, status=429
+    )
+    response["Retry-After"] = str(wait_seconds)
+    return response
 
 
 def _signup(request, newsletter, *, source, check_fill_time):
@@ -34,24 +44,31 @@ def _signup(request, newsletter, *, source, check_fill_time):
 
     The signup itself runs in the worker: whatever state the address is in (new,
     pending, confirmed, blocked), the request does the same work and gives the same
-    redirect, so neither the answer nor its timing tells who is a reader.
+    redirect, so neither the answer nor its timing tells who is a reader. Forms with
+    errors and bots' forms count against their own per-IP limit (ratelimit).
     """
-    if not ratelimit.ip_allowed(client_ip(request)):
-        return rate_limited(request)
-    form = SignupForm(request.POST, newsletter=newsletter, check_fill_time=check_fill_time)
-    if not form.is_valid():
-        return render(
-            request, "subscribers/subscribe.html", {"newsletter": newsletter, "form": form}
+    with translation.override(newsletter.language):
+        form = SignupForm(request.POST, newsletter=newsletter, check_fill_time=check_fill_time)
+        valid = form.is_valid()
+    person = valid and not form.is_bot
+    ip = client_ip(request)
+    wait = ratelimit.signup_wait(ip) if person else ratelimit.invalid_attempt_wait(ip)
+    if wait:
+        return rate_limited(request, wait, newsletter_language=newsletter.language)
+    if not valid:
+        context = {"newsletter": newsletter, "form": form}
+        return language.render_in(
+            newsletter.language, request, "subscribers/subscribe.html", context
         )
-    if not form.is_bot:  # bots get the same answer as people and nothing else
+    if person:  # bots get the same answer as people and nothing else
         subscribe_task.delay_on_commit(
             newsletter_id=newsletter.pk,
             email=form.cleaned_data["email"],
             name=form.cleaned_data["name"],
             source=source,
             # Only what CONSENT_IP_MODE keeps goes through the broker.
-            ip=services.consent_ip(client_ip(request)),
-            language=get_language() or "",
+            ip=consent_ip(ip),
+            language=newsletter.language,
         )
     return redirect("subscribers:subscribe_done", newsletter_slug=newsletter.slug)
 
@@ -62,12 +79,16 @@ def subscribe(request, newsletter_slug):
     if request.method == "POST":
         return _signup(request, newsletter, source=Subscription.Source.FORM, check_fill_time=True)
     form = SignupForm(newsletter=newsletter)
-    return render(request, "subscribers/subscribe.html", {"newsletter": newsletter, "form": form})
+    context = {"newsletter": newsletter, "form": form}
+    return language.render_in(newsletter.language, request, "subscribers/subscribe.html", context)
 
 
 def subscribe_done(request, newsletter_slug):
     newsletter = get_object_or_404(Newsletter, slug=newsletter_slug)
-    return render(request, "subscribers/subscribe_done.html", {"newsletter": newsletter})
+    context = {"newsletter": newsletter}
+    return language.render_in(
+        newsletter.language, request, "subscribers/subscribe_done.html", context
+    )
 
 
 @csrf_exempt
@@ -89,7 +110,13 @@ def embed_subscribe(request, newsletter_slug):
 def _link_problem(request, *, expired, newsletter=None):
     form = ResendForm(initial={"newsletter": newsletter.slug if newsletter else None})
     context = {"expired": expired, "form": form}
-    return render(request, "subscribers/link_invalid.html", context, status=410 if expired else 400)
+    return language.render_in(
+        newsletter.language if newsletter else None,
+        request,
+        "subscribers/link_invalid.html",
+        context,
+        status=410 if expired else 400,
+    )
 
 
 def _pending_or_done(token):
@@ -101,11 +128,10 @@ def _pending_or_done(token):
     )
 
 
-@csrf_exempt
 @never_cache
 @require_http_methods(["GET", "POST"])
 def confirm(request, token):
-    """GET shows a page that POSTs back (by script, or by its button); POST confirms."""
+    """GET shows a page with one button; its POST (the person's click) confirms."""
     try:
         subscription_token = subscription_token_from(token)
     except LinkExpired:
@@ -114,14 +140,15 @@ def confirm(request, token):
         return _link_problem(request, expired=False)
     subscription = _pending_or_done(subscription_token)
     if subscription is None or subscription.status == Subscription.Status.UNSUBSCRIBED:
-        return _link_problem(request, expired=False)
-    context = {"subscription": subscription, "newsletter": subscription.newsletter}
-    if subscription.status == Subscription.Status.CONFIRMED:
-        return render(request, "subscribers/confirmed.html", context)
-    if request.method == "GET":
-        return render(request, "subscribers/confirm.html", context)
-    services.confirm_subscription(subscription=subscription)
-    return render(request, "subscribers/confirmed.html", context)
+        newsletter = subscription.newsletter if subscription else None
+        return _link_problem(request, expired=False, newsletter=newsletter)
+    newsletter = subscription.newsletter
+    context = {"subscription": subscription, "newsletter": newsletter}
+    if request.method == "POST" and subscription.status == Subscription.Status.PENDING:
+        services.confirm_subscription(subscription=subscription, evidence=request_evidence(request))
+    elif subscription.status != Subscription.Status.CONFIRMED:
+        return language.render_in(newsletter.language, request, "subscribers/confirm.html", context)
+    return language.render_in(newsletter.language, request, "subscribers/confirmed.html", context)
 
 
 @csrf_exempt
@@ -132,14 +159,22 @@ def unsubscribe(request, token):
     subscription = get_object_or_404(
         Subscription.objects.select_related("subscriber", "newsletter"), token=token
     )
+    newsletter_language = subscription.newsletter.language
+    context = {"subscription": subscription}
     if request.method == "GET":
-        return render(request, "subscribers/unsubscribe.html", {"subscription": subscription})
+        return language.render_in(
+            newsletter_language, request, "subscribers/unsubscribe.html", context
+        )
     one_click = request.POST.get("List-Unsubscribe") == "One-Click"
     reason = Event.Reason.ONE_CLICK if one_click else Event.Reason.LINK
     services.unsubscribe(subscription=subscription, reason=reason)
     if one_click:
-        return HttpResponse(_("You are unsubscribed."), content_type="text/plain; charset=utf-8")
-    return render(request, "subscribers/unsubscribed.html", {"subscription": subscription})
+        with translation.override(newsletter_language):
+            text = _("You are unsubscribed.")
+        return HttpResponse(text, content_type="text/plain; charset=utf-8")
+    return language.render_in(
+        newsletter_language, request, "subscribers/unsubscribed.html", context
+    )
 
 
 def _subscriber(token):
@@ -157,21 +192,23 @@ def _active_newsletters(subscriber):
 @require_http_methods(["GET", "POST"])
 def preferences(request, token):
     subscriber = _subscriber(token)
+    reader_language = language.of_subscriber(subscriber)
     if request.method == "POST":
-        form = PreferencesForm(request.POST)
-        if form.is_valid():
+        with translation.override(reader_language or translation.get_language()):
+            form = PreferencesForm(request.POST, subscriber=subscriber)
+            valid = form.is_valid()
+        if valid:
             services.update_preferences(
                 subscriber=subscriber,
                 name=form.cleaned_data["name"],
-                newsletters=form.cleaned_data["newsletters"],
+                newsletters=form.chosen_newsletters(),
             )
             return redirect(f"{request.path}?saved=1")
     else:
-        form = PreferencesForm(
-            initial={"name": subscriber.name, "newsletters": _active_newsletters(subscriber)}
-        )
+        initial = {"name": subscriber.name, "newsletters": _active_newsletters(subscriber)}
+        form = PreferencesForm(initial=initial, subscriber=subscriber)
     context = {"subscriber": subscriber, "form": form, "saved": "saved" in request.GET}
-    return render(request, "subscribers/preferences.html", context)
+    return language.render_in(reader_language, request, "subscribers/preferences.html", context)
 
 
 @require_POST
@@ -202,7 +239,9 @@ def preferences_erase(request, token):
     if request.method == "POST" and form.is_valid():
         services.erase_subscriber(subscriber=subscriber)
         return redirect("subscribers:erased")
-    return render(request, "subscribers/erase.html", {"subscriber": subscriber, "form": form})
+    context = {"subscriber": subscriber, "form": form}
+    reader_language = language.of_subscriber(subscriber)
+    return language.render_in(reader_language, request, "subscribers/erase.html", context)
 
 
 def erased(request):
@@ -215,8 +254,8 @@ def resend(request):
     if request.method == "GET":
         form = ResendForm(initial={"newsletter": request.GET.get("newsletter")})
         return render(request, "subscribers/resend.html", {"form": form})
-    if not ratelimit.ip_allowed(client_ip(request)):
-        return rate_limited(request)
+    if wait := ratelimit.signup_wait(client_ip(request)):
+        return rate_limited(request, wait)
     form = ResendForm(request.POST)
     if not form.is_valid():
         return render(request, "subscribers/resend.html", {"form": form})

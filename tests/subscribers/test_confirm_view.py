@@ -13,24 +13,33 @@ def url(subscription):
     return reverse("subscribers:confirm", kwargs={"token": confirmation_token(subscription)})
 
 
-def test_get_shows_an_auto_submitting_page_and_changes_nothing(client, make_subscription):
+def test_get_shows_a_page_with_one_button_and_changes_nothing(client, make_subscription):
     subscription = make_subscription()
     response = client.get(url(subscription))
     html = response.content.decode()
     assert response.status_code == 200
     assert 'method="post"' in html
-    assert "js/subscribers-confirm.js" in html
+    assert "<script" not in html  # nothing but a person's click submits the form
     assert "<button" in html
     subscription.refresh_from_db()
     assert subscription.status == Subscription.Status.PENDING
     assert not Event.objects.filter(kind=Event.Kind.CONFIRMED).exists()
 
 
-def test_post_confirms_without_a_csrf_cookie(make_subscription):
+def test_a_post_without_the_pages_csrf_token_confirms_nothing(make_subscription):
     from django.test import Client
 
     subscription = make_subscription()
     response = Client(enforce_csrf_checks=True).post(url(subscription))
+    assert response.status_code == 403
+    subscription.refresh_from_db()
+    assert subscription.status == Subscription.Status.PENDING
+    assert not Event.objects.filter(kind=Event.Kind.CONFIRMED).exists()
+
+
+def test_post_confirms(client, make_subscription):
+    subscription = make_subscription()
+    response = client.post(url(subscription))
     assert response.status_code == 200
     assert b"is confirmed" in response.content
     subscription.refresh_from_db()

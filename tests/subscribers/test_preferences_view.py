@@ -29,7 +29,7 @@ def test_saving_changes_the_name_and_the_chosen_newsletters(
     garden = make_subscription(status=Subscription.Status.CONFIRMED)
     subscriber = garden.subscriber
     response = client.post(
-        url(subscriber), {"name": "Ada L.", "newsletters": [other_newsletter.pk]}
+        url(subscriber), {"name": "Ada L.", "newsletters": [], "add": [other_newsletter.pk]}
     )
     assert response.status_code == 302
     subscriber.refresh_from_db()
