@@ -89,9 +89,7 @@ def test_schedule_confirms_the_time_with_its_time_zone(author_client, issue, set
 
 
 def test_a_bad_schedule_time_is_refused_before_any_confirmation(author_client, issue):
-    response = post(
-        author_client, issue, sending_action="schedule", sending_schedule_at="tomorrow"
-    )
+    response = post(author_client, issue, sending_action="schedule", sending_schedule_at="tomorrow")
     assert response.status_code == 302
     assert status_of(issue) == Issue.Status.DRAFT
 
