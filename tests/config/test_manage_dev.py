@@ -53,7 +53,7 @@ def has_password(run, password):
         "from django.contrib.auth import get_user_model; "
         f"print(get_user_model().objects.get(username='admin').check_password({password!r}))"
     )
-    return run("scripts/manage.sh", "shell", "-c", check).strip() == "True"
+    return run("scripts/manage.sh", "shell", "-v", "0", "-c", check).strip() == "True"
 
 
 def test_the_second_start_names_a_recovery_that_resets_the_admin_password(run, venv):
@@ -75,6 +75,8 @@ def test_any_manage_command_runs_with_the_development_settings(run, clone):
     out = run(
         "scripts/manage.sh",
         "shell",
+        "-v",
+        "0",
         "-c",
         "from django.conf import settings; print(settings.DEBUG, settings.SECRET_KEY[:8])",
     )
