@@ -81,4 +81,6 @@ def test_any_manage_command_runs_with_the_development_settings(run, clone):
         "from django.conf import settings; print(settings.DEBUG, settings.SECRET_KEY[:8])",
     )
     assert out.split() == ["True", (clone / "var" / "dev-secret-key").read_text()[:8]]
-    assert "usage: manage.py changepassword" in run("make", "-o", "install", "manage", "CMD=help changepassword")
+    assert "usage: manage.py changepassword" in run(
+        "make", "-o", "install", "manage", "CMD=help changepassword"
+    )
