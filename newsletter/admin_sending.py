@@ -143,6 +143,7 @@ class SendingAdminMixin:
             raise Http404("Unknown sending action.")
         try:
             if action in ASK_FIRST and not is_confirmed(request):
+                refuse_unless_sendable(issue)
                 return confirm_page(request, self, issue, action=action, when=asked_time(request))
             text = handler(request, issue)
         except (sending.SendError, ValidationError) as error:

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from newsletter import audience
+from newsletter import audience, sending
 from newsletter.models import Delivery, Issue
 from tests.fakes.audience import make_issue, make_newsletter, make_readers, subscribe
 from tests.newsletter.send_helpers import forget_send_state
@@ -60,8 +60,6 @@ def test_the_confirmed_send_starts_and_snapshots_the_counted_readers(author_clie
     response = post(author_client, issue, sending_action="send_now", sending_confirm="yes")
     assert response.status_code == 302
     assert status_of(issue) == Issue.Status.SCHEDULED  # due now; the worker starts it
-    from newsletter import sending
-
     sending.send_due_issues()
     assert Delivery.objects.filter(issue=issue).count() == counted == 4
 
@@ -108,3 +106,21 @@ def test_an_issue_page_shows_the_schedule_time_zone(author_client, issue, settin
         reverse("admin:newsletter_issue_change", args=[issue.pk])
     ).content.decode()
     assert "Europe/Berlin" in page.split('id="rb-sending"')[1]
+
+
+def test_a_sent_issue_gets_no_confirmation_page_but_the_reason(author_client, issue):
+    Issue.objects.filter(pk=issue.pk).update(status=Issue.Status.SENT)
+    url = reverse("admin:newsletter_issue_sending", args=[issue.pk])
+    response = author_client.post(url, {"sending_action": "send_now"}, follow=True)
+    page = response.content.decode()
+    assert "This issue has been sent already." in page and "rb-send-confirm" not in page
+
+
+def test_the_progress_json_carries_the_issue_fields_and_buttons(author_client, issue):
+    sending.start_send(issue=issue)
+    url = reverse("admin:newsletter_issue_sending_progress", args=[issue.pk])
+    state = author_client.get(url).json()["issue"]
+    assert state["status_label"] == "Sending" and state["recipients"] == 4
+    assert state["buttons"] == {
+        "send": False, "pause": True, "resume": False, "cancel": True, "retry": False,
+    }  # fmt: skip
