@@ -10,7 +10,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/rundbrief
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/9
 
 .PHONY: install install-dev run test test-postgres test-embedded lint security bandit pip-audit \
-	format bench bench-smoke messages backup restore clean
+	format bench bench-smoke messages backup restore admin-password manage clean
 
 $(BIN)/.installed: requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -88,6 +88,16 @@ backup: install
 restore: install
 	@if [ -z "$(FILE)" ]; then echo "Usage: make restore FILE=var/backups/rundbrief-….tar.gz" >&2; exit 2; fi
 	scripts/manage.sh restore "$(FILE)"
+
+# A lost admin password: a new one for `admin` (or USER_NAME=name), printed once (README "Try it").
+admin-password: install
+	scripts/manage.sh admin_password $(if $(USER_NAME),--username "$(USER_NAME)")
+
+# Any manage.py command with the same environment as `make run` (or production's, when
+# SECRET_KEY is set): make manage CMD="changepassword admin"
+manage: install
+	@if [ -z "$(CMD)" ]; then echo 'Usage: make manage CMD="createsuperuser"' >&2; exit 2; fi
+	scripts/manage.sh $(CMD)
 
 clean:
 	rm -rf $(VENV) var node_modules

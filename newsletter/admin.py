@@ -62,7 +62,7 @@ class NewsletterAdmin(NewsletterStatsMixin, admin.ModelAdmin):
 @admin.register(Issue)
 class IssueAdmin(SendingAdminMixin, admin.ModelAdmin):
     form = IssueAdminForm
-    list_display = ("subject", "newsletter", "status", "scheduled_at", "sent_at")
+    list_display = ("subject", "newsletter", "status", "sending_scheduled_at", "sent_at")
     list_filter = ("newsletter", "status")
     search_fields = ("subject", "slug")
     date_hierarchy = "created_at"
@@ -71,11 +71,6 @@ class IssueAdmin(SendingAdminMixin, admin.ModelAdmin):
     class Media:
         css = {"all": ("css/editor.css",)}
         js = ("js/editor.js",)
-
-    def get_readonly_fields(self, request, obj=None):
-        readonly = list(super().get_readonly_fields(request, obj))
-        sending_fields = ("status", "scheduled_at", "send_started_at", "sent_at", "recipient_count")
-        return readonly + [name for name in sending_fields if name not in readonly]
 
     def get_urls(self):
         wrap = self.admin_site.admin_view

@@ -2,8 +2,10 @@
 resume, cancel, retry failed, and a live progress panel. IssueAdmin mixes this in.
 
 The buttons sit inside the issue's change form and post to their own URL through the
-`formaction` attribute (no nested forms, no JavaScript needed). The progress panel is
-refreshed by static/js/send-progress.js from a JSON endpoint (strict CSP: no inline JS).
+`formaction` attribute (no nested forms, no JavaScript needed). Send now and Schedule first
+answer with a confirmation page (newsletter/admin_send_confirm.py). The progress panel,
+and with it the issue's status, recipients and buttons, is refreshed by
+static/js/send-progress.js from a JSON endpoint (strict CSP: no inline JS).
 """
 
 import re
@@ -16,15 +18,19 @@ from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from newsletter import sending
+from newsletter.admin_send_confirm import confirm_page, is_confirmed, with_zone, zone_name
 from newsletter.models import Delivery, Issue
 from newsletter.tasks import send_issue_task, send_test_task
 
 MAX_TEST_ADDRESSES = 20
+# These mail every reader: the author confirms them on a page that says how many first.
+ASK_FIRST = ("send_now", "schedule")
 # Every button of the panel mails readers or changes a send: authors and owners only.
 SEND_PERMISSION = "newsletter.send_issue"
 
@@ -61,6 +67,37 @@ def parse_schedule(text):
 class SendingAdminMixin:
     change_form_template = "admin/newsletter/sending/issue_change_form.html"
     actions = ("retry_failed_action",)
+    # The send's own fields: shown, never edited, and followed live by the panel script.
+    readonly_fields = (
+        "sending_status",
+        "sending_scheduled_at",
+        "sending_started_at",
+        "sending_sent_at",
+        "sending_recipients",
+    )
+
+    @admin.display(description=gettext_lazy("status"), ordering="status")
+    def sending_status(self, obj):
+        return format_html('<span data-sending-field="status">{}</span>', obj.get_status_display())
+
+    @admin.display(description=gettext_lazy("scheduled for"), ordering="scheduled_at")
+    def sending_scheduled_at(self, obj):
+        return format_html(
+            '<span data-sending-field="scheduled_at">{}</span>',
+            with_zone(obj.scheduled_at) if obj.scheduled_at else "—",
+        )
+
+    @admin.display(description=gettext_lazy("send started"))
+    def sending_started_at(self, obj):
+        return with_zone(obj.send_started_at)
+
+    @admin.display(description=gettext_lazy("sent"), ordering="sent_at")
+    def sending_sent_at(self, obj):
+        return with_zone(obj.sent_at)
+
+    @admin.display(description=gettext_lazy("recipients"))
+    def sending_recipients(self, obj):
+        return format_html('<span data-sending-field="recipients">{}</span>', obj.recipient_count)
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
@@ -94,16 +131,20 @@ class SendingAdminMixin:
         issue = get_object_or_404(Issue, pk=object_id)
         if not self.has_view_or_change_permission(request, issue):
             raise PermissionDenied
-        return JsonResponse(sending.progress(issue=issue))
+        return JsonResponse({**sending.progress(issue=issue), "issue": issue_state(issue)})
 
     def sending_action_view(self, request, object_id):
         issue = get_object_or_404(Issue, pk=object_id)
         if not self.has_send_permission(request, issue):
             raise PermissionDenied
-        handler = SENDING_ACTIONS.get(request.POST.get("sending_action", ""))
+        action = request.POST.get("sending_action", "")
+        handler = SENDING_ACTIONS.get(action)
         if handler is None:
             raise Http404("Unknown sending action.")
         try:
+            if action in ASK_FIRST and not is_confirmed(request):
+                refuse_unless_sendable(issue)
+                return confirm_page(request, self, issue, action=action, when=asked_time(request))
             text = handler(request, issue)
         except (sending.SendError, ValidationError) as error:
             text = error.messages[0] if isinstance(error, ValidationError) else str(error)
@@ -124,9 +165,20 @@ class SendingAdminMixin:
         self.message_user(request, _("%d failed deliveries queued again.") % total)
 
 
-def send_now(request, issue):
+def asked_time(request):
+    """The schedule time a confirmation names (None: send now); refuses a bad one first."""
+    if request.POST.get("sending_action") != "schedule":
+        return None
+    return parse_schedule(request.POST.get("sending_schedule_at"))
+
+
+def refuse_unless_sendable(issue):
     if issue.status not in (Issue.Status.DRAFT, Issue.Status.SCHEDULED):
         raise sending.SendError(_("This issue has been sent already."))
+
+
+def send_now(request, issue):
+    refuse_unless_sendable(issue)
     # Scheduled for now first: should the broker lose the task, the beat task that
     # starts due issues sends it within a minute anyway.
     sending.schedule_send(issue=issue, when=timezone.now())
@@ -137,7 +189,7 @@ def send_now(request, issue):
 def schedule(request, issue):
     when = parse_schedule(request.POST.get("sending_schedule_at"))
     sending.schedule_send(issue=issue, when=when)
-    return _("Scheduled for %s.") % timezone.localtime(when).strftime("%Y-%m-%d %H:%M")
+    return _("Scheduled for %s.") % with_zone(when)
 
 
 def test_to_me(request, issue):
@@ -185,16 +237,35 @@ SENDING_ACTIONS = {
 }
 
 
-def sending_context(issue):
-    """Which buttons apply to the issue now, plus the progress the panel starts from."""
+def available_buttons(issue):
+    """Which of the panel's buttons apply to the issue in its state now."""
     status = issue.status
     return {
-        "can_send": status in (Issue.Status.DRAFT, Issue.Status.SCHEDULED),
-        "can_pause": status == Issue.Status.SENDING,
-        "can_resume": status == Issue.Status.PAUSED,
-        "can_cancel": status in (Issue.Status.SENDING, Issue.Status.PAUSED, Issue.Status.SCHEDULED),
-        "can_retry": status in (Issue.Status.SENT, Issue.Status.SENDING, Issue.Status.PAUSED)
+        "send": status in (Issue.Status.DRAFT, Issue.Status.SCHEDULED),
+        "pause": status == Issue.Status.SENDING,
+        "resume": status == Issue.Status.PAUSED,
+        "cancel": status in (Issue.Status.SENDING, Issue.Status.PAUSED, Issue.Status.SCHEDULED),
+        "retry": status in (Issue.Status.SENT, Issue.Status.SENDING, Issue.Status.PAUSED)
         and Delivery.objects.filter(issue=issue, status=Delivery.Status.FAILED).exists(),
+    }
+
+
+def issue_state(issue):
+    """The issue's own fields the page shows beside the panel, for the panel script."""
+    issue = Issue.objects.filter(pk=issue.pk).first() or issue
+    return {
+        "status_label": issue.get_status_display(),
+        "recipients": issue.recipient_count,
+        "scheduled_at": with_zone(issue.scheduled_at) if issue.scheduled_at else "—",
+        "buttons": available_buttons(issue),
+    }
+
+
+def sending_context(issue):
+    """Which buttons apply to the issue now, plus the progress the panel starts from."""
+    return {
+        "buttons": available_buttons(issue),
+        "zone": zone_name(),
         "progress": sending.progress(issue=issue),
         "progress_url": reverse("admin:newsletter_issue_sending_progress", args=[issue.pk]),
         "action_url": reverse("admin:newsletter_issue_sending", args=[issue.pk]),

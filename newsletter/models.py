@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from newsletter.placeholders import validate_placeholders as validate_welcome_placeholders
 from newsletter.rendering import validate_image_urls
 from subscribers.validation import validate_single_line
 
@@ -139,6 +140,23 @@ class Newsletter(models.Model):
                 {"slug": _("“%(slug)s” is used by the site itself; choose another slug.")
                  % {"slug": self.slug}}
             )  # fmt: skip
+        self.clean_welcome()
+
+    def clean_welcome(self):
+        """The welcome mail is rendered like an issue: the same placeholder rules."""
+        errors = {}
+        for name in ("welcome_subject", "welcome_body"):
+            try:
+                validate_welcome_placeholders(getattr(self, name))
+            except ValidationError as error:
+                errors[name] = error
+        if "welcome_body" not in errors:
+            try:
+                validate_image_urls(self.welcome_body)
+            except ValidationError as error:
+                errors["welcome_body"] = error
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def from_header(self):

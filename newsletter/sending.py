@@ -25,10 +25,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from newsletter import backends, batching, emails, lanes, ledger, send_progress, wire
+from newsletter.audience import snapshot_audience
 from newsletter.breaker import CircuitBreaker
 from newsletter.models import Delivery, Issue
 from newsletter.ratelimit import RateLimited, acquire
-from subscribers.models import Subscription
 
 logger = logging.getLogger(__name__)
 
@@ -75,29 +75,6 @@ def refresh_planner_statistics(count):
     if connection.vendor == "postgresql" and count >= ANALYZE_AFTER_ROWS:
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {Delivery._meta.db_table}")
-
-
-def snapshot_audience(*, issue, now):
-    """One queued Delivery per confirmed reader, in a single INSERT … SELECT."""
-    delivery = Delivery._meta.db_table
-    subscription = Subscription._meta.db_table
-    sql = (
-        f"INSERT INTO {delivery} (issue_id, subscriber_id, status, attempts, "  # noqa: S608  # nosec B608
-        "provider_message_id, provider, error, updated_at) "
-        f"SELECT %s, s.subscriber_id, %s, 0, '', '', '', %s FROM {subscription} s "
-        "WHERE s.newsletter_id = %s AND s.status = %s "
-        "ON CONFLICT (issue_id, subscriber_id) DO NOTHING"
-    )
-    params = [
-        issue.pk,
-        Delivery.Status.QUEUED,
-        connection.ops.adapt_datetimefield_value(now),
-        issue.newsletter_id,
-        Subscription.Status.CONFIRMED,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-    return Delivery.objects.filter(issue=issue).count()
 
 
 def schedule_send(*, issue, when):

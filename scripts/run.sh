@@ -27,5 +27,6 @@ celery -A config beat -l INFO &
 pids+=($!)
 python manage.py runserver "127.0.0.1:$PORT" &
 pids+=($!)
-echo "Rundbrief runs on $SITE_URL (admin: $SITE_URL/admin/). Ctrl-C stops it."
+echo "Rundbrief runs on $SITE_URL (admin: $SITE_URL/admin/, demo: $SITE_URL/demo/). Ctrl-C stops it."
+echo "Lost the admin password: make admin-password. Any manage.py command: scripts/manage.sh <command>."
 wait -n

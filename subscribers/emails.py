@@ -1,4 +1,5 @@
-"""Transactional mails to readers (confirmation, welcome) built from template triplets."""
+"""Mails to readers outside an issue: the confirmation (from a template triplet) and the
+welcome (rendered and headed like an issue: newsletter/rendering.py, newsletter/emails.py)."""
 
 from email.utils import make_msgid
 
@@ -7,9 +8,11 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
-from django.utils.html import escape, linebreaks
-from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 
+from newsletter.emails import list_id_for_transport, list_unsubscribe_header, mail_date, to_header
+from newsletter.models import Issue
+from newsletter.rendering import Recipient, render_issue
 from subscribers.tokens import confirmation_token
 
 
@@ -72,36 +75,53 @@ def confirmation_message(subscription):
         )
 
 
-def welcome_body_html(markdown_text):
-    """The welcome body as sanitised HTML, through the issue renderer when it exists."""
-    try:
-        from newsletter.rendering import render_markdown
-    except ImportError:  # the authoring module is not there (yet): plain paragraphs
-        return linebreaks(escape(markdown_text))
-    return render_markdown(markdown_text)
+def welcome_issue(newsletter):
+    """The welcome text as an unsaved issue: it renders, placeholders and all, like one."""
+    with translation.override(newsletter.language):
+        names = {"name": newsletter.name}
+        subject = newsletter.welcome_subject or _("Welcome to %(name)s") % names
+        body = newsletter.welcome_body or _("Thank you for subscribing to %(name)s.") % names
+    return Issue(newsletter=newsletter, subject=subject, body_markdown=body, show_in_archive=False)
+
+
+def welcome_recipient(subscription):
+    """The reader's values for the welcome's placeholders ({{ web_url }}: the archive)."""
+    subscriber = subscription.subscriber
+    return Recipient(
+        email=subscriber.email,
+        name=subscriber.name,
+        custom_fields=subscriber.custom_fields or {},
+        unsubscribe_url=unsubscribe_url(subscription),
+        preferences_url=preferences_url(subscriber),
+        web_url=absolute(subscription.newsletter.get_absolute_url()),
+    )
+
+
+def welcome_headers(newsletter, recipient):
+    """The list headers an issue carries: the welcome is the list's first mail."""
+    return {
+        "Message-ID": make_msgid(domain=settings.MAIL_DOMAIN),
+        "List-Unsubscribe": list_unsubscribe_header(recipient.unsubscribe_url),
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "List-Id": list_id_for_transport(newsletter),
+        "Precedence": "bulk",
+        "Date": mail_date(),
+    }
 
 
 def welcome_message(subscription):
+    """The newsletter's welcome for one reader, rendered through the issue renderer."""
     newsletter = subscription.newsletter
-    with translation.override(_language(subscription)):
-        context = {
-            "newsletter": newsletter,
-            "subscriber": subscription.subscriber,
-            "subject": newsletter.welcome_subject,
-            "body_text": newsletter.welcome_body,
-            "body_html": mark_safe(welcome_body_html(newsletter.welcome_body)),  # noqa: S308 - sanitised by render_markdown or escaped  # nosec B308, B703
-            "unsubscribe_url": unsubscribe_url(subscription),
-            "preferences_url": preferences_url(subscription.subscriber),
-            "site_name": settings.SITE_NAME,
-        }
-        message = build_message(
-            "welcome",
-            context,
-            newsletter=newsletter,
-            to=subscription.subscriber.email,
-            tag="welcome",
-        )
-    # The welcome mail is the first of the list's mails: it gets the unsubscribe headers.
-    message.extra_headers["List-Unsubscribe"] = f"<{context['unsubscribe_url']}>"
-    message.extra_headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    recipient = welcome_recipient(subscription)
+    subject, html, text = render_issue(welcome_issue(newsletter)).personalise(recipient)
+    message = AnymailMessage(
+        subject=subject,
+        body=text,
+        from_email=newsletter.from_header,
+        to=[to_header(recipient)],
+        reply_to=[newsletter.reply_to] if newsletter.reply_to else None,
+        headers=welcome_headers(newsletter, recipient),
+        tags=["welcome"],
+    )
+    message.attach_alternative(html, "text/html")
     return message

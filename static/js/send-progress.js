@@ -1,5 +1,7 @@
 // Live progress of a send on the issue page: polls the admin's JSON endpoint every 2 s
-// while the issue is sending or paused. Loaded as a file (strict CSP: no inline script).
+// while the issue is sending or paused. It also keeps the issue's status, recipients,
+// schedule and buttons beside the panel in step, so the page never shows a state the send
+// has left. Loaded as a file (strict CSP: no inline script).
 (function () {
   "use strict";
   var panel = document.getElementById("rb-send-progress");
@@ -30,7 +32,24 @@
     field("waiting-box").hidden = !items.length;
   }
 
+  // The issue's own fields (read-only in the form) and which buttons fit the state now.
+  function showIssue(issue) {
+    if (!issue) return;
+    var values = { status: issue.status_label, recipients: issue.recipients, scheduled_at: issue.scheduled_at };
+    Object.keys(values).forEach(function (name) {
+      document.querySelectorAll('[data-sending-field="' + name + '"]').forEach(function (node) {
+        node.textContent = values[name];
+      });
+    });
+    Object.keys(issue.buttons).forEach(function (name) {
+      document.querySelectorAll('[data-sending-button="' + name + '"]').forEach(function (node) {
+        node.hidden = !issue.buttons[name];
+      });
+    });
+  }
+
   function show(data) {
+    showIssue(data.issue);
     field("status").textContent = data.status_label || data.status;
     field("sent").textContent = data.sent;
     field("total").textContent = data.total;

@@ -72,7 +72,7 @@ def test_the_welcome_mail_is_german(gartenpost):
     send_welcome_task(subscription_id=subscription.pk)
     _subject, text, html = parts(mail.outbox[0])
     assert f"Abmelden: http://testserver/u/{subscription.token}/" in text
-    assert "Ihre Abonnements: http://testserver/preferences/" in text
+    assert "Einstellungen verwalten: http://testserver/preferences/" in text
     assert ">Abmelden</a>" in html
     assert "Unsubscribe" not in text
 

@@ -38,7 +38,7 @@ WALK_STRINGS = frozenset(
         "Yes, delete all my data. This cannot be undone.", "You are unsubscribed",
         "Your changes are saved.", "Your data is deleted", "Your subscriptions", "[Test] ",
         "Send a test to me", "A test is on its way to %s.", "Send now to all readers",
-        "Sending starts in a moment; progress shows below.",
+        "Sending starts in a moment; progress shows below.", "Yes, send it now",
     }
 )  # fmt: skip
 
@@ -255,6 +255,7 @@ class Walk:
     def author_sends_the_issue(self):
         page = self.author
         page.get_by_role("button", name=self.t("Send now to all readers")).click()
+        page.get_by_role("button", name=self.t("Yes, send it now")).click()
         notice = self.t("Sending starts in a moment; progress shows below.")
         expect(page.locator(".messagelist")).to_contain_text(notice)
         try:

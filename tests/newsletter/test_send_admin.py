@@ -41,7 +41,10 @@ def issue():
 
 
 def act(client, issue, action, **data):
+    """Press a button; Send now and Schedule also confirm on the page that asks first."""
     url = reverse("admin:newsletter_issue_sending", args=[issue.pk])
+    if action in ("send_now", "schedule"):
+        data = {"sending_confirm": "yes", **data}
     return client.post(url, {"sending_action": action, **data}, follow=True)
 
 
@@ -55,7 +58,8 @@ def test_a_draft_shows_send_schedule_and_test_buttons(author_client, issue):
     assert response.status_code == 200
     for action in ("send_now", "schedule", "test_me", "test_list"):
         assert f'value="{action}"' in page
-    assert 'value="pause"' not in page
+    # Pause waits hidden until the panel script shows it when the send starts.
+    assert 'value="pause" data-sending-button="pause" hidden' in page
     assert "js/send-progress.js" in page
     assert "<script>" not in page.split('id="rb-sending"')[1]  # no inline script
 
@@ -231,7 +235,10 @@ def test_an_author_may_send(issue):
     page = client.get(reverse("admin:newsletter_issue_change", args=[issue.pk])).content.decode()
     assert 'value="send_now"' in page
     url = reverse("admin:newsletter_issue_sending", args=[issue.pk])
-    assert client.submit(url, {"sending_action": "send_now"}).status_code == 302
+    assert client.submit(url, {"sending_action": "send_now"}).status_code == 200  # asks first
+    assert status_of(issue) == Issue.Status.DRAFT
+    confirmed = {"sending_action": "send_now", "sending_confirm": "yes"}
+    assert client.submit(url, confirmed).status_code == 302
     assert status_of(issue) == Issue.Status.SCHEDULED
 
 
