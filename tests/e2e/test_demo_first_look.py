@@ -13,7 +13,10 @@ from newsletter.models import Newsletter
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_the_demo_has_an_issue_to_read_and_statistics_to_look_at(fresh_app_server, open_page):
+def test_the_demo_has_an_issue_to_read_and_statistics_to_look_at(
+    fresh_app_server, open_page, settings
+):
+    settings.RUNDBRIEF_ENV = "development"  # seed_demo runs in make run's setup only
     call_command("seed_demo", stdout=StringIO())
     newsletter = Newsletter.objects.get(slug="demo")
     page = open_page()

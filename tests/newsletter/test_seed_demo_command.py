@@ -16,6 +16,11 @@ from subscribers.models import Event, Subscription
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def development(settings):
+    settings.RUNDBRIEF_ENV = "development"  # seed_demo runs in make run's setup only
+
+
 def seed():
     out = StringIO()
     call_command("seed_demo", stdout=out)
