@@ -27,7 +27,7 @@ import time
 import uuid
 from email.utils import parseaddr
 
-from tests.fakes.esp import Fault
+from tests.fakes.esp import FakeMailgun, Fault
 from tests.fakes.loopback import LoopbackJSONAPI, RawBody
 
 PASSTHROUGH = {
@@ -186,3 +186,19 @@ class FakePostmark(LoopbackJSONAPI):
     def list_templates(self):
         listed = [{"Alias": name, "Name": name, "Active": True} for name in self.templates]
         return {"TotalCount": len(listed), "Templates": listed}
+
+
+def provider_env(fake):
+    """The environment that points a worker at a fake provider: Postmark with the issue's
+    stored template (sent by batchWithTemplates directly), or Mailgun through anymail."""
+    if isinstance(fake, FakePostmark):
+        return {
+            "EMAIL_PROVIDER": "postmark",
+            "ANYMAIL_POSTMARK_SERVER_TOKEN": TOKEN,
+            "ANYMAIL_POSTMARK_API_URL": fake.url,
+        }
+    return {
+        "EMAIL_PROVIDER": "mailgun",
+        "ANYMAIL_MAILGUN_API_KEY": FakeMailgun.API_KEY,
+        "ANYMAIL_MAILGUN_API_URL": fake.url,
+    }

@@ -17,8 +17,7 @@ import pytest
 from tests.conftest import wait_for
 from tests.fakes.audience import make_issue, make_newsletter, make_readers
 from tests.fakes.esp import FakeMailgun, Fault
-from tests.fakes.postmark import TOKEN as POSTMARK_TOKEN
-from tests.fakes.postmark import FakePostmark
+from tests.fakes.postmark import FakePostmark, provider_env
 from tests.faults.ledger import figures, longest_pause, retries, statuses, wait_until_sent
 
 pytestmark = [pytest.mark.worker, pytest.mark.faults]
@@ -34,21 +33,6 @@ WORKER_ENV = {
     "SEND_BREAKER_COOLDOWN_SECONDS": 1,
     "FAULTS_REQUESTS_TIMEOUT": CLIENT_TIMEOUT,
 }
-
-
-def provider_env(fake):
-    if isinstance(fake, FakePostmark):
-        # The issue stored as a Postmark template, sent by batchWithTemplates directly.
-        return {
-            "EMAIL_PROVIDER": "postmark",
-            "ANYMAIL_POSTMARK_SERVER_TOKEN": POSTMARK_TOKEN,
-            "ANYMAIL_POSTMARK_API_URL": fake.url,
-        }
-    return {
-        "EMAIL_PROVIDER": "mailgun",
-        "ANYMAIL_MAILGUN_API_KEY": FakeMailgun.API_KEY,
-        "ANYMAIL_MAILGUN_API_URL": fake.url,
-    }
 
 
 @pytest.fixture

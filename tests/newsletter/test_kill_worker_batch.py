@@ -23,8 +23,7 @@ from newsletter.models import Delivery, Issue
 from tests.conftest import wait_for
 from tests.fakes.audience import make_issue, make_newsletter, make_readers
 from tests.fakes.esp import FakeMailgun
-from tests.fakes.postmark import TOKEN as POSTMARK_TOKEN
-from tests.fakes.postmark import FakePostmark
+from tests.fakes.postmark import FakePostmark, provider_env
 from tests.newsletter.send_helpers import forget_send_state
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -57,21 +56,6 @@ class KilledPostmark(FakePostmark):
             mail["to"] = parseaddr(mail["To"])[1]
             mail["headers"] = {h["Name"]: h["Value"] for h in mail["Headers"]}
         return answer
-
-
-def provider_env(fake):
-    if isinstance(fake, FakePostmark):
-        # The issue's own stored template, called directly (newsletter/postmark_batch.py).
-        return {
-            "EMAIL_PROVIDER": "postmark",
-            "ANYMAIL_POSTMARK_SERVER_TOKEN": POSTMARK_TOKEN,
-            "ANYMAIL_POSTMARK_API_URL": fake.url,
-        }
-    return {
-        "EMAIL_PROVIDER": "mailgun",
-        "ANYMAIL_MAILGUN_API_KEY": FakeMailgun.API_KEY,
-        "ANYMAIL_MAILGUN_API_URL": fake.url,
-    }
 
 
 @pytest.fixture(params=["mailgun", "postmark"])
