@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from newsletter.placeholders import validate_placeholders as validate_welcome_placeholders
+from newsletter.placeholders import validate_placeholders
 from newsletter.rendering import validate_image_urls
 from subscribers.validation import validate_single_line
 
@@ -62,6 +62,23 @@ class ArchiveWritesQuerySet(models.QuerySet):
 class NewsletterQuerySet(ArchiveWritesQuerySet):
     def public(self):
         return self.filter(archive_public=True)
+
+
+def authored_text_errors(obj, fields, *, body):
+    """Per-field errors of text an author writes for a mail: placeholders in each field and
+    the body, and the body's image URLs (checked once its placeholders are right)."""
+    errors = {}
+    for name in (*fields, body):
+        try:
+            validate_placeholders(getattr(obj, name))
+        except ValidationError as error:
+            errors[name] = error
+    if body not in errors:
+        try:
+            validate_image_urls(getattr(obj, body))
+        except ValidationError as error:
+            errors[body] = error
+    return errors
 
 
 class Newsletter(models.Model):
@@ -144,17 +161,7 @@ class Newsletter(models.Model):
 
     def clean_welcome(self):
         """The welcome mail is rendered like an issue: the same placeholder rules."""
-        errors = {}
-        for name in ("welcome_subject", "welcome_body"):
-            try:
-                validate_welcome_placeholders(getattr(self, name))
-            except ValidationError as error:
-                errors[name] = error
-        if "welcome_body" not in errors:
-            try:
-                validate_image_urls(self.welcome_body)
-            except ValidationError as error:
-                errors["welcome_body"] = error
+        errors = authored_text_errors(self, ("welcome_subject",), body="welcome_body")
         if errors:
             raise ValidationError(errors)
 
@@ -244,21 +251,9 @@ class Issue(models.Model):
 
     def clean(self):
         super().clean()
-        from newsletter.placeholders import validate_placeholders
-
-        errors = {}
+        errors = authored_text_errors(self, ("subject", "preview_text"), body="body_markdown")
         if self.slug and self.slug.lower() in RESERVED_ISSUE_SLUGS:
             errors["slug"] = _("“%(slug)s” is reserved; choose another slug.") % {"slug": self.slug}
-        for name in ("subject", "preview_text", "body_markdown"):
-            try:
-                validate_placeholders(getattr(self, name))
-            except ValidationError as error:
-                errors[name] = error
-        if "body_markdown" not in errors:
-            try:
-                validate_image_urls(self.body_markdown)
-            except ValidationError as error:
-                errors["body_markdown"] = error
         if errors:
             raise ValidationError(errors)
 
