@@ -1,3 +1,5 @@
+import functools
+
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -20,7 +22,7 @@ class TwoFactorMiddleware:
         return self.redirect_for(request) or self.get_response(request)
 
     def redirect_for(self, request):
-        if not request.path.startswith(reverse("admin:index")):
+        if not request.path.startswith(admin_prefix()):
             return None
         user = request.user
         if not (user.is_authenticated and user.is_staff) or request.path in open_paths():
@@ -30,6 +32,12 @@ class TwoFactorMiddleware:
         if two_factor.needs_setup(user):
             return redirect("admin:staff_two_factor")
         return None
+
+
+@functools.cache
+def admin_prefix():
+    """Where the admin lives; looked up once, as this runs on every request of the site."""
+    return reverse("admin:index")
 
 
 def open_paths():
