@@ -45,8 +45,8 @@ def reference(issue):
 def engine_message(issue):
     """The exact bytes the sending engine puts on the wire for reader 1, if it is there."""
     try:
-        from newsletter.backends import message_bytes
-        from newsletter.emails import Reader, build_message
+        from newsletter.sending.backends import message_bytes
+        from newsletter.sending.emails import Reader, build_message
     except ImportError:
         return None
     reader = Reader(
@@ -69,7 +69,7 @@ def raw_message(issue):
     subject, html, text, origin = reference(issue)
     engine_bytes = engine_message(issue)
     if engine_bytes:
-        return engine_bytes, "newsletter.emails.build_message", len(html.encode())
+        return engine_bytes, "newsletter.sending.emails.build_message", len(html.encode())
 
     message = EmailMultiAlternatives(
         subject=subject,

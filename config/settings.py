@@ -216,7 +216,7 @@ SEND_RATE_PER_SECOND = env_float("SEND_RATE_PER_SECOND", 0)  # 0: no limit
 SEND_RATE_PER_HOUR = env_int("SEND_RATE_PER_HOUR", 0)
 SEND_RATE_PER_DAY = env_int("SEND_RATE_PER_DAY", 0)
 SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 0)  # 0: the provider's own maximum
-# Sending engine (newsletter/sending.py); see docs/sending.md.
+# Sending engine (newsletter/sending/__init__.py); see docs/sending.md.
 SEND_LANES = env_int("SEND_LANES", 4)  # parallel batch chains per issue
 SEND_CLAIM_SIZE = env_int("SEND_CLAIM_SIZE", 200)  # rows one worker claims at a time (SMTP)
 # SMTP connections each worker process sends over at once (also the most mails a killed
@@ -263,10 +263,12 @@ def parse_email_url(url):
 if EMAIL_PROVIDER and EMAIL_PROVIDER != "smtp":
     EMAIL_BACKEND = f"anymail.backends.{EMAIL_PROVIDER}.EmailBackend"
 elif EMAIL_URL:
-    EMAIL_BACKEND = "newsletter.mail_backend.SMTPEmailBackend"  # DKIM, Date, Message-ID
+    EMAIL_BACKEND = (
+        "newsletter.sending.smtp.mail_backend.SMTPEmailBackend"  # DKIM, Date, Message-ID
+    )
     globals().update(parse_email_url(EMAIL_URL))
 else:
-    EMAIL_BACKEND = "newsletter.outbox.OutboxEmailBackend"
+    EMAIL_BACKEND = "outbox.mailbox.OutboxEmailBackend"
 # Every ANYMAIL_* variable (or ANYMAIL_*_FILE) becomes an anymail setting:
 # ANYMAIL_POSTMARK_SERVER_TOKEN=…
 ANYMAIL = env_prefixed("ANYMAIL_")

@@ -7,7 +7,8 @@ from django.views.generic import RedirectView
 from django.views.static import serve
 
 from config import views
-from newsletter import outbox, webhooks
+from newsletter.tracking import webhooks
+from outbox import mailbox as outbox
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
@@ -21,7 +22,7 @@ urlpatterns = [
     # Provider webhooks (bounces, complaints), the configured provider's only.
     path("webhooks/anymail/<str:esp>/tracking/", webhooks.tracking_webhook, name="webhook"),
     path("", include("subscribers.urls")),
-    path("", include("newsletter.urls")),
+    path("", include("newsletter.archive.urls")),
 ]
 if not settings.AWS_STORAGE_BUCKET_NAME:
     # Uploaded images in local media storage (S3-compatible storage serves its own).

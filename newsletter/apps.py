@@ -10,7 +10,8 @@ class NewsletterConfig(AppConfig):
         from django.db.models.signals import post_delete, post_migrate, post_save
 
         # receivers connects the anymail tracking receiver.
-        from newsletter import page_cache, receivers  # noqa: F401
+        from newsletter.archive import page_cache
+        from newsletter.tracking import receivers  # noqa: F401
 
         # Any saved or deleted newsletter or issue may change a public page.
         for model in (self.get_model("Newsletter"), self.get_model("Issue")):

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from newsletter.models import RESERVED_ISSUE_SLUGS, Issue, Upload
-from newsletter.placeholders import BRACES_RE
+from newsletter.rendering.placeholders import BRACES_RE
 
 DRAFT_FIELDS = ("subject", "preview_text", "slug", "body_markdown")
 SLUG_LENGTH = 200

@@ -7,9 +7,9 @@ from django.utils.translation import gettext_lazy as _
 from newsletter import authoring
 from newsletter.authoring import DRAFT_FIELDS
 from newsletter.models import Issue, Newsletter
-from newsletter.placeholders import HELP_TEXT as PLACEHOLDER_HELP
-from newsletter.placeholders import validate_placeholders
 from newsletter.rendering import validate_image_urls
+from newsletter.rendering.placeholders import HELP_TEXT as PLACEHOLDER_HELP
+from newsletter.rendering.placeholders import validate_placeholders
 from subscribers.validation import validate_single_line
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024

@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from newsletter.placeholders import validate_placeholders
 from newsletter.rendering import validate_image_urls
+from newsletter.rendering.placeholders import validate_placeholders
 from subscribers.validation import validate_single_line
 
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #1a73e8."))
@@ -40,11 +40,12 @@ def default_consent_in_any_language():
 
 class ArchiveWritesQuerySet(models.QuerySet):
     """update() and bulk_create() send no signals (the sending engine marks issues sent with
-    an UPDATE), yet the public pages' cache must learn of every write (newsletter.page_cache).
+    an UPDATE), yet the public pages' cache must learn of every write
+    (newsletter.archive.page_cache).
     """
 
     def update(self, **kwargs):
-        from newsletter.page_cache import bump_archive_version
+        from newsletter.archive.page_cache import bump_archive_version
 
         rows = super().update(**kwargs)
         if rows:
@@ -52,7 +53,7 @@ class ArchiveWritesQuerySet(models.QuerySet):
         return rows
 
     def bulk_create(self, *args, **kwargs):
-        from newsletter.page_cache import bump_archive_version
+        from newsletter.archive.page_cache import bump_archive_version
 
         created = super().bulk_create(*args, **kwargs)
         bump_archive_version()

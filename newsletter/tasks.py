@@ -7,8 +7,9 @@ a lane's hold in the cache outlives a dead worker by at most lanes.LANE_HOLD_SEC
 
 from celery import shared_task
 
-from newsletter import lanes, sending
+from newsletter import sending
 from newsletter.models import Issue
+from newsletter.sending import lanes
 
 
 @shared_task(name="newsletter.send_issue")

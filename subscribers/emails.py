@@ -1,5 +1,6 @@
 """Mails to readers outside an issue: the confirmation (from a template triplet) and the
-welcome (rendered and headed like an issue: newsletter/rendering.py, newsletter/emails.py)."""
+welcome (rendered and headed like an issue: newsletter/rendering/,
+newsletter/sending/emails.py)."""
 
 from email.utils import make_msgid
 
@@ -10,9 +11,14 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from newsletter.emails import list_id_for_transport, list_unsubscribe_header, mail_date, to_header
 from newsletter.models import Issue
 from newsletter.rendering import Recipient, render_issue
+from newsletter.sending.emails import (
+    list_id_for_transport,
+    list_unsubscribe_header,
+    mail_date,
+    to_header,
+)
 from subscribers.tokens import confirmation_token
 
 

@@ -2,7 +2,7 @@
 
 A key keeps its case ("Stadt" stays "Stadt") so the placeholder the author writes,
 `{{ custom.Stadt }}`, is the key they see; placeholders also match keys whatever their
-case (newsletter.placeholders), so older lower-cased keys keep working.
+case (newsletter.rendering.placeholders), so older lower-cased keys keep working.
 """
 
 import re

@@ -8,7 +8,8 @@ from celery import shared_task
 from django.db import OperationalError
 
 from newsletter.models import Newsletter
-from subscribers import emails, import_jobs, services
+from subscribers import emails, services
+from subscribers.imports import jobs as import_jobs
 from subscribers.models import Subscription
 
 logger = logging.getLogger(__name__)

@@ -114,7 +114,7 @@ class SMTPServer:
 
 def send_over_smtp_to(settings, port):
     """Point the in-process mail path (Django's SMTP backend) at a loopback server."""
-    settings.EMAIL_BACKEND = "newsletter.mail_backend.SMTPEmailBackend"
+    settings.EMAIL_BACKEND = "newsletter.sending.smtp.mail_backend.SMTPEmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""

@@ -1,3 +1,3 @@
 from django.urls import include, path
 
-urlpatterns = [path("newsletter/", include("newsletter.urls"))]
+urlpatterns = [path("newsletter/", include("newsletter.archive.urls"))]

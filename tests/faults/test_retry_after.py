@@ -8,8 +8,8 @@ from email.utils import format_datetime
 import pytest
 from requests import Response
 
-from newsletter.breaker import CircuitBreaker
-from newsletter.ratelimit import MAX_RETRY_AFTER_SECONDS, retry_after_seconds
+from newsletter.sending.breaker import CircuitBreaker
+from newsletter.sending.ratelimit import MAX_RETRY_AFTER_SECONDS, retry_after_seconds
 
 
 def answer(status, retry_after=None):

@@ -6,7 +6,7 @@ does not fail on a dead connection and double the breaker's cool-down."""
 
 import pytest
 
-from newsletter import backends
+from newsletter.sending import backends
 from tests.conftest import send_over_smtp_to
 from tests.faults.smtp import FlakySMTPServer
 

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
-from newsletter import page_cache
+from newsletter.archive import page_cache
 from newsletter.models import Issue
 from tests.newsletter.issue_builders import make_issue, make_newsletter
 

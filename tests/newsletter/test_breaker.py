@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from newsletter.breaker import CircuitBreaker, cool_down_seconds
+from newsletter.sending.breaker import CircuitBreaker, cool_down_seconds
 from tests.newsletter.send_helpers import forget_send_state
 
 

@@ -7,7 +7,7 @@ from collections import Counter
 from django.middleware.csrf import CSRF_ALLOWED_CHARS, _unmask_cipher_token
 from django.test import RequestFactory
 
-from newsletter.csrf_token import get_token, random_csrf_string
+from newsletter.archive.csrf_token import get_token, random_csrf_string
 
 
 def test_the_masked_token_unmasks_to_the_cookie_secret():

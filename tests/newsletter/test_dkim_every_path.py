@@ -10,8 +10,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from newsletter import dkim as signing
 from newsletter import sending
+from newsletter.sending.smtp import dkim as signing
 from subscribers.models import Subscription
 from subscribers.tasks import send_confirmation_task, send_welcome_task
 from tests.fakes.audience import make_issue, make_newsletter, subscribe

@@ -5,7 +5,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from newsletter.images import CONTENT_WIDTH, logo_width, size_images
+from newsletter.rendering.images import CONTENT_WIDTH, logo_width, size_images
 
 
 def png(width, height):

@@ -18,8 +18,9 @@ from email.utils import parseaddr
 import pytest
 from django.conf import settings as django_settings
 
-from newsletter import emails, sending
+from newsletter import sending
 from newsletter.models import Delivery, Issue
+from newsletter.sending import emails
 from tests.conftest import wait_for
 from tests.fakes.audience import make_issue, make_newsletter, make_readers
 from tests.fakes.esp import FakeMailgun

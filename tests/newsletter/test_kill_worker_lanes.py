@@ -16,8 +16,9 @@ from django.conf import settings as django_settings
 from django.db.models import F, Q
 from django.utils import timezone
 
-from newsletter import lanes, sending
+from newsletter import sending
 from newsletter.models import Delivery, Issue
+from newsletter.sending import lanes
 from newsletter.tasks import sweep_deliveries_task
 from tests.conftest import wait_for
 from tests.fakes.audience import make_issue, make_newsletter, make_readers

@@ -3,8 +3,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from newsletter.placeholders import Placeholder, reader_value, unknown_placeholders
 from newsletter.rendering import Recipient, fill_html, render_markdown, validate_placeholders
+from newsletter.rendering.placeholders import Placeholder, reader_value, unknown_placeholders
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,9 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 
-from newsletter import ratelimit, sending
+from newsletter import sending
 from newsletter.models import Delivery, Issue
+from newsletter.sending import ratelimit
 from tests.fakes.audience import make_issue, make_newsletter, make_readers
 from tests.newsletter.send_helpers import drain
 

@@ -7,7 +7,7 @@ import pytest
 from anymail.signals import AnymailTrackingEvent
 
 from newsletter.models import Delivery
-from newsletter.receivers import record_tracking_event
+from newsletter.tracking.receivers import record_tracking_event
 from subscribers.models import Event, Subscription, Suppression
 from subscribers.suppression import email_hash
 from tests.newsletter.webhook_helpers import (

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from newsletter.rendering import Recipient, render_issue, render_markdown
-from newsletter.sanitize import ALLOWED_TAGS, clean_html
+from newsletter.rendering.sanitize import ALLOWED_TAGS, clean_html
 from tests.newsletter.issue_builders import build_issue
 
 PAYLOADS = [

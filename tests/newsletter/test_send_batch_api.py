@@ -6,9 +6,11 @@ from email.utils import parseaddr, parsedate_to_datetime
 import pytest
 from django.utils import timezone
 
-from newsletter import backends, batching, delivery_reference, emails, esp_templates, sending
-from newsletter.breaker import CircuitBreaker
+from newsletter import sending
 from newsletter.models import Delivery, Issue
+from newsletter.sending import backends, batching, delivery_reference, emails
+from newsletter.sending.breaker import CircuitBreaker
+from newsletter.sending.providers import esp_templates
 from subscribers.models import Subscriber, Subscription
 from tests.fakes.audience import make_issue, make_newsletter, make_readers
 from tests.fakes.postmark import TOKEN, FakePostmark

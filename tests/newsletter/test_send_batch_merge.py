@@ -6,9 +6,10 @@ from email.header import decode_header, make_header
 import pytest
 from django.utils import timezone
 
-from newsletter import backends, batching, delivery_reference, emails, sending
-from newsletter.breaker import CircuitBreaker
+from newsletter import sending
 from newsletter.models import Delivery, Issue
+from newsletter.sending import backends, batching, delivery_reference, emails
+from newsletter.sending.breaker import CircuitBreaker
 from subscribers.models import Subscription
 from tests.fakes.audience import make_issue, make_newsletter, make_readers, subscribe
 from tests.fakes.esp import FAKES, FakeAmazonSES

@@ -3,8 +3,9 @@ Mailgun API on loopback."""
 
 import pytest
 
-from newsletter import delivery_reference, sending
+from newsletter import sending
 from newsletter.models import Delivery, Issue
+from newsletter.sending import delivery_reference
 from tests.conftest import wait_for
 from tests.fakes.audience import make_issue, make_newsletter, make_readers
 from tests.fakes.esp import FakeMailgun

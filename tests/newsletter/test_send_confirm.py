@@ -6,8 +6,9 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from newsletter import audience, sending
+from newsletter import sending
 from newsletter.models import Delivery, Issue
+from newsletter.sending import audience
 from tests.fakes.audience import make_issue, make_newsletter, make_readers, subscribe
 from tests.newsletter.send_helpers import forget_send_state
 

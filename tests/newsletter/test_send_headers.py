@@ -12,9 +12,10 @@ from aiosmtpd.controller import Controller
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from newsletter import backends, emails, sending
-from newsletter import dkim as signing
+from newsletter import sending
 from newsletter.models import Delivery
+from newsletter.sending import backends, emails
+from newsletter.sending.smtp import dkim as signing
 from tests.conftest import RecordingHandler, free_port, send_over_smtp_to
 from tests.fakes.audience import make_issue, make_newsletter, subscribe
 from tests.newsletter.send_helpers import drain

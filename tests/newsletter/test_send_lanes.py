@@ -5,7 +5,7 @@ import time
 import pytest
 from django.core.cache import cache
 
-from newsletter import lanes
+from newsletter.sending import lanes
 from tests.newsletter.send_helpers import forget_send_state
 
 

@@ -10,9 +10,10 @@ from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from newsletter import emails, ledger, sending
-from newsletter.breaker import CircuitBreaker
+from newsletter import sending
 from newsletter.models import Delivery, Issue
+from newsletter.sending import emails, ledger
+from newsletter.sending.breaker import CircuitBreaker
 from subscribers import services as subscriber_services
 from subscribers.models import Subscription
 from tests.conftest import RecordingHandler, free_port, send_over_smtp_to
@@ -321,7 +322,8 @@ def test_due_scheduled_issues_start_and_future_ones_wait(newsletter):
 
 
 def test_the_issue_is_rendered_once_for_all_readers(newsletter, smtp_server, monkeypatch):
-    from newsletter import emails, rendering
+    from newsletter import rendering
+    from newsletter.sending import emails
 
     calls = []
     real = rendering.render_issue

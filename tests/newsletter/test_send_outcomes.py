@@ -7,9 +7,10 @@ from collections import Counter
 import pytest
 from django.conf import settings as django_settings
 
-from newsletter import backends, ledger, sending
-from newsletter.breaker import CircuitBreaker
+from newsletter import sending
 from newsletter.models import Delivery, Issue
+from newsletter.sending import backends, ledger
+from newsletter.sending.breaker import CircuitBreaker
 from tests.conftest import free_port, wait_for
 from tests.fakes.audience import make_issue, make_newsletter, make_readers
 from tests.newsletter.send_helpers import forget_send_state, statuses

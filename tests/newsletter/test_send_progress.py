@@ -7,9 +7,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone, translation
 
-from newsletter import backends, ledger, send_progress, sending
-from newsletter.breaker import CircuitBreaker
+from newsletter import sending
 from newsletter.models import Delivery, Issue
+from newsletter.sending import backends, ledger
+from newsletter.sending import progress as send_progress
+from newsletter.sending.breaker import CircuitBreaker
 from tests.fakes.audience import make_issue, make_newsletter, make_readers
 from tests.newsletter.send_helpers import drain, forget_send_state
 

@@ -13,9 +13,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.db import connection
 
-from newsletter import backends, sending
-from newsletter.breaker import CircuitBreaker
+from newsletter import sending
 from newsletter.models import Issue
+from newsletter.sending import backends
+from newsletter.sending.breaker import CircuitBreaker
 from subscribers import services as subscriber_services
 from subscribers.models import Event, Subscription, Suppression
 from subscribers.suppression import email_hash

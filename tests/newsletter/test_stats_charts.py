@@ -7,8 +7,7 @@ from datetime import date, timedelta
 import pytest
 from django.template.loader import render_to_string
 
-from newsletter import charts
-from newsletter.stats import IssueStats, NewsletterStats, Week
+from newsletter.stats import IssueStats, NewsletterStats, Week, charts
 
 WEEK_ONE = date(2025, 7, 21)
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter import charts
+from newsletter.stats import charts
 
 CSS = (Path(__file__).resolve().parents[2] / "static" / "css" / "stats.css").read_text()
 LIGHT_PAGE, DARK_PAGE = "#ffffff", "#121212"  # the admin's --body-bg in its two themes

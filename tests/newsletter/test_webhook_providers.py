@@ -6,8 +6,9 @@ import uuid
 
 import pytest
 
-from newsletter import backends, sending
+from newsletter import sending
 from newsletter.models import Delivery, Issue
+from newsletter.sending import backends
 from subscribers.models import Subscription, Suppression
 from tests.fakes.audience import make_issue, make_newsletter, subscribe
 from tests.fakes.esp import FakeBrevo, FakeMailjet, FakeSendGrid

@@ -12,8 +12,10 @@ from hypothesis import HealthCheck, assume, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from newsletter import backends, emails, sending, wire
+from newsletter import sending
 from newsletter.models import Delivery
+from newsletter.sending import backends, emails
+from newsletter.sending.smtp import wire
 from tests.conftest import SMTPServer
 from tests.fakes.audience import make_issue, make_newsletter, subscribe
 from tests.newsletter.send_helpers import drain

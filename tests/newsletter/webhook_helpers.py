@@ -5,8 +5,8 @@ import json
 import uuid
 from pathlib import Path
 
-from newsletter import emails
 from newsletter.models import Delivery
+from newsletter.sending import emails
 from subscribers.models import Event, Subscription, Suppression
 
 PAYLOADS = Path(__file__).resolve().parent.parent / "payloads"

@@ -9,8 +9,8 @@ from django.conf import settings
 from django.urls import reverse
 
 from newsletter import sending
-from newsletter.images import CONTENT_WIDTH, natural_size, size_images
 from newsletter.models import Delivery, Issue
+from newsletter.rendering.images import CONTENT_WIDTH, natural_size, size_images
 from tests.fakes.audience import make_readers
 from tests.newsletter.issue_builders import make_issue, make_newsletter
 from tests.newsletter.send_helpers import drain

@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from staff.roles import EDITOR, OWNER
-from subscribers import admin_actions
+from subscribers.admin import actions as admin_actions
 from subscribers.models import Subscriber, Subscription
 from subscribers.suppression import email_hash
 from tests.staff.staff_users import StaffClient, make_staff

@@ -5,10 +5,10 @@ from django.contrib.admin.models import ADDITION, LogEntry
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from staff.roles import AUTHOR, OWNER
-from subscribers import import_jobs
-from subscribers.importing import ColumnMapping
+from subscribers.imports import jobs as import_jobs
+from subscribers.imports.importing import ColumnMapping
+from subscribers.imports.uploads import save_upload
 from subscribers.models import ImportJob
-from subscribers.uploads import save_upload
 from tests.staff.staff_users import StaffClient, make_staff
 
 pytestmark = pytest.mark.django_db

@@ -4,8 +4,8 @@ the case; the import screen shows the exact key each column becomes."""
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from newsletter.placeholders import Placeholder, custom_keys_in, reader_value
 from newsletter.rendering import Recipient
+from newsletter.rendering.placeholders import Placeholder, custom_keys_in, reader_value
 from subscribers.field_keys import custom_field_key
 
 

@@ -5,7 +5,7 @@ from urllib.parse import unquote
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from subscribers import import_jobs
+from subscribers.imports import jobs as import_jobs
 from subscribers.models import ImportJob, Subscriber
 
 pytestmark = pytest.mark.django_db

@@ -11,8 +11,8 @@ import io
 import pytest
 from django.core.management import call_command
 
+from subscribers.imports.uploads import imports_dir
 from subscribers.models import ImportJob, Subscriber, Subscription
-from subscribers.uploads import imports_dir
 from tests.subscribers.test_import_upload_view import stored_upload, upload
 from tests.subscribers.test_import_worker import upload_and_map, wait_until_finished
 from tests.subscribers.test_run_import_service import run as run_job

@@ -5,7 +5,7 @@ import threading
 import pytest
 from django.utils import translation
 
-from subscribers.importing import ColumnMapping, import_subscribers
+from subscribers.imports.importing import ColumnMapping, import_subscribers
 from subscribers.models import Event, Subscriber, Subscription, Suppression
 from subscribers.suppression import email_hash
 

@@ -3,8 +3,8 @@
 import pytest
 
 from subscribers.field_keys import custom_field_key
-from subscribers.importing import guess_mapping
-from subscribers.uploads import guess_email_column
+from subscribers.imports.importing import guess_mapping
+from subscribers.imports.uploads import guess_email_column
 
 
 @pytest.mark.parametrize(

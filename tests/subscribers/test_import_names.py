@@ -6,7 +6,7 @@ run this file on both.
 
 import pytest
 
-from subscribers.importing import ColumnMapping, import_subscribers
+from subscribers.imports.importing import ColumnMapping, import_subscribers
 from subscribers.models import Subscriber
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,8 @@ from urllib.parse import unquote
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from subscribers.imports.uploads import Upload
 from subscribers.models import ImportJob, Subscriber
-from subscribers.uploads import Upload
 
 pytestmark = pytest.mark.django_db
 

@@ -6,11 +6,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from config.celery import app
-from subscribers import import_jobs
-from subscribers.importing import ColumnMapping
+from subscribers.imports import jobs as import_jobs
+from subscribers.imports.importing import ColumnMapping
+from subscribers.imports.uploads import imports_dir, save_upload
 from subscribers.models import Event, ImportJob, Subscriber, Subscription, Suppression
 from subscribers.suppression import email_hash
-from subscribers.uploads import imports_dir, save_upload
 
 pytestmark = pytest.mark.django_db
 

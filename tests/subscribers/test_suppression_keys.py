@@ -2,9 +2,9 @@
 
 import pytest
 
-from newsletter.ledger import suppressed_hashes
+from newsletter.sending.ledger import suppressed_hashes
 from subscribers import services
-from subscribers.importing import ColumnMapping, import_subscribers
+from subscribers.imports.importing import ColumnMapping, import_subscribers
 from subscribers.models import Subscriber, Subscription, Suppression
 from subscribers.suppression import email_hash
 

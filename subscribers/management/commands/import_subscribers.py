@@ -7,7 +7,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from newsletter.models import Newsletter
-from subscribers.importing import ColumnMapping, ImportRefused, import_subscribers
+from subscribers.imports.importing import ColumnMapping, ImportRefused, import_subscribers
 
 
 class Command(BaseCommand):
