@@ -16,7 +16,7 @@ from newsletter import sending
 from subscribers.models import Subscription
 from subscribers.tasks import send_confirmation_task, send_welcome_task
 from tests.fakes.audience import make_issue, make_newsletter, subscribe
-from tests.newsletter.send_helpers import drain
+from tests.newsletter.sending.send_helpers import drain
 from tests.subscribers.conftest import signup_data
 
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from newsletter.models import Issue, Newsletter
-from tests.newsletter.test_sanitize import PAYLOADS, elements_of, scheme_of
+from tests.newsletter.rendering.test_sanitize import PAYLOADS, elements_of, scheme_of
 
 FIELD_LENGTH = 200
 BODY_ISSUES = 3  # issues whose body carries a third of the corpus each

@@ -13,7 +13,7 @@ from newsletter.models import Delivery, Issue
 from newsletter.rendering.images import CONTENT_WIDTH, natural_size, size_images
 from tests.fakes.audience import make_readers
 from tests.newsletter.issue_builders import make_issue, make_newsletter
-from tests.newsletter.send_helpers import drain
+from tests.newsletter.sending.send_helpers import drain
 
 pytestmark = pytest.mark.django_db
 SITE = "https://news.example.org"

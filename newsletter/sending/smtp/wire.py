@@ -5,9 +5,9 @@ nine tenths of the SMTP path's work per mail. Yet one issue's mails differ only 
 headers and in the two bodies. So the issue's mail is serialised once with slots in those
 places (the skeleton), and each reader's mail is the skeleton with their values put in,
 encoded by the same functions the email package uses: the result is byte for byte what
-`backends.message_bytes` gives (tests/newsletter/test_wire.py compares the two). The two
-bodies are kept as templates of encoded text and value slots, so that a reader's mail
-encodes only the reader's values, not 20 KB of text.
+`backends.message_bytes` gives (tests/newsletter/sending/smtp/test_wire.py compares the
+two). The two bodies are kept as templates of encoded text and value slots, so that a
+reader's mail encodes only the reader's values, not 20 KB of text.
 
 What the skeleton cannot express goes the slow way (`wire_mail` returns None): a body
 that needs quoted-printable (a line over 998 octets), an address that needs SMTPUTF8, a
