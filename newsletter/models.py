@@ -316,6 +316,7 @@ class Delivery(models.Model):
         ]
         indexes = [
             # Workers claim unfinished rows of one issue; a partial index keeps that cheap.
+            # Its states are UNFINISHED's, spelled out in the order the migration has them.
             models.Index(
                 fields=["issue", "id"],
                 name="delivery_unfinished",
