@@ -7,13 +7,14 @@ embedded: SQLite, a file-based Celery broker and cache, and a dev outbox for mai
 
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from config import mail
 from config.env import (
     check_secret_key,
     env_bool,
@@ -236,63 +237,17 @@ SEND_ESP_TEMPLATE = env_str("SEND_ESP_TEMPLATE")  # pass-through template (Postm
 SEND_ESP_STORE_TEMPLATES = env_bool("SEND_ESP_STORE_TEMPLATES", True)
 SEND_ESP_MESSAGE_STREAM = env_str("SEND_ESP_MESSAGE_STREAM")  # Postmark broadcast stream
 
-
-def parse_email_url(url):
-    """smtp://user:pass@host:port, smtp+tls:// (STARTTLS) or smtps:// (implicit TLS).
-
-    Written here because django-environ maps smtps:// to STARTTLS, which hangs against
-    a port-465 server.
-    """
-    parts = urlsplit(url)
-    schemes = {"smtp": (False, False), "smtp+tls": (True, False), "smtps": (False, True)}
-    if parts.scheme not in schemes:
-        raise ImproperlyConfigured(f"EMAIL_URL scheme must be one of {', '.join(schemes)}")
-    if not parts.hostname:
-        raise ImproperlyConfigured("EMAIL_URL needs a host, e.g. smtp://mail.example.org:25")
-    use_tls, use_ssl = schemes[parts.scheme]
-    return {
-        "EMAIL_HOST": parts.hostname,
-        "EMAIL_PORT": parts.port or (465 if use_ssl else 587 if use_tls else 25),
-        "EMAIL_HOST_USER": unquote(parts.username or ""),
-        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
-        "EMAIL_USE_TLS": use_tls,
-        "EMAIL_USE_SSL": use_ssl,
-    }
-
-
-if EMAIL_PROVIDER and EMAIL_PROVIDER != "smtp":
-    EMAIL_BACKEND = f"anymail.backends.{EMAIL_PROVIDER}.EmailBackend"
-elif EMAIL_URL:
-    EMAIL_BACKEND = (
-        "newsletter.sending.smtp.mail_backend.SMTPEmailBackend"  # DKIM, Date, Message-ID
-    )
-    globals().update(parse_email_url(EMAIL_URL))
-else:
-    EMAIL_BACKEND = "outbox.mailbox.OutboxEmailBackend"
+EMAIL_BACKEND = mail.email_backend(EMAIL_PROVIDER, EMAIL_URL)
+if EMAIL_BACKEND == mail.SMTP_BACKEND:
+    globals().update(mail.parse_email_url(EMAIL_URL))
 # Every ANYMAIL_* variable (or ANYMAIL_*_FILE) becomes an anymail setting:
 # ANYMAIL_POSTMARK_SERVER_TOKEN=…
 ANYMAIL = env_prefixed("ANYMAIL_")
 if "REQUESTS_TIMEOUT" in ANYMAIL:
     # requests refuses a timeout given as text.
     ANYMAIL["REQUESTS_TIMEOUT"] = env_float("ANYMAIL_REQUESTS_TIMEOUT", 30.0)
-# Provider webhooks can bounce, suppress and unsubscribe readers: in production they need
-# their basic-auth secret, and the signing key where anymail cannot work without one.
-WEBHOOK_SIGNING_KEYS = {
-    "mailersend": "MAILERSEND_WEBHOOK_SIGNING_SECRET",
-    "mailgun": "MAILGUN_WEBHOOK_SIGNING_KEY",
-    "mandrill": "MANDRILL_WEBHOOK_KEY",
-    "postal": "POSTAL_WEBHOOK_KEY",
-}
 if EMAIL_BACKEND.startswith("anymail.") and RUNDBRIEF_ENV == "production":
-    _user, _colon, _password = ANYMAIL.get("WEBHOOK_SECRET", "").partition(":")
-    if not (_user and _password):
-        raise ImproperlyConfigured(
-            f"EMAIL_PROVIDER={EMAIL_PROVIDER} needs ANYMAIL_WEBHOOK_SECRET=user:password "
-            "(random, also entered in the provider's webhook URL); see README, Webhooks."
-        )
-    _key = WEBHOOK_SIGNING_KEYS.get(EMAIL_PROVIDER)
-    if _key and not ANYMAIL.get(_key):
-        raise ImproperlyConfigured(f"EMAIL_PROVIDER={EMAIL_PROVIDER} needs ANYMAIL_{_key}.")
+    mail.check_webhook_secrets(EMAIL_PROVIDER, ANYMAIL)
 
 # --- Subscribers --------------------------------------------------------------------
 CONFIRMATION_MAX_AGE_DAYS = env_int("CONFIRMATION_MAX_AGE_DAYS", 7)

@@ -1,19 +1,20 @@
 """Forms of the authoring admin and the public archive."""
 
+from types import SimpleNamespace
+
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from newsletter import authoring
 from newsletter.authoring import DRAFT_FIELDS
-from newsletter.models import Issue, Newsletter
-from newsletter.rendering import validate_image_urls
+from newsletter.models import Issue, Newsletter, authored_text_errors
 from newsletter.rendering.placeholders import HELP_TEXT as PLACEHOLDER_HELP
-from newsletter.rendering.placeholders import validate_placeholders
 from subscribers.validation import validate_single_line
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 UPLOAD_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
+PREVIEW_TEXTS = ("subject", "preview_text", "body_markdown")
 
 
 class MarkdownEditor(forms.Textarea):
@@ -92,16 +93,11 @@ class PreviewForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        for name in ("subject", "preview_text", "body_markdown"):
-            try:
-                validate_placeholders(cleaned.get(name, ""))
-            except forms.ValidationError as error:
-                self.add_error(name, error)
-        if not self.has_error("body_markdown"):
-            try:
-                validate_image_urls(cleaned.get("body_markdown", ""))
-            except forms.ValidationError as error:
-                self.add_error("body_markdown", error)
+        # The model's own check of authored text, so the preview shows what save refuses.
+        texts = SimpleNamespace(**{name: cleaned.get(name, "") for name in PREVIEW_TEXTS})
+        errors = authored_text_errors(texts, ("subject", "preview_text"), body="body_markdown")
+        for name, error in errors.items():
+            self.add_error(name, error)
         return cleaned
 
     def issue(self, instance=None):
@@ -125,7 +121,7 @@ class UploadForm(forms.Form):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_UPLOAD_BYTES:
             raise forms.ValidationError(_("Images may be at most 10 MB."))
-        if getattr(upload, "image", None) and upload.image.format not in UPLOAD_FORMATS:
+        if upload.image.format not in UPLOAD_FORMATS:
             raise forms.ValidationError(_("Upload a JPEG, PNG, GIF or WebP image."))
         return upload
 

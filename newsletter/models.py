@@ -1,4 +1,5 @@
 import secrets
+from email.utils import formataddr
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -9,13 +10,13 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from newsletter.rendering import validate_image_urls
+from newsletter.rendering import render_markdown, validate_image_urls
 from newsletter.rendering.placeholders import validate_placeholders
 from subscribers.validation import validate_single_line
 
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #1a73e8."))
 # Newsletter slugs share the URL root with the site's own paths; issue slugs share a
-# newsletter's root with its signup page and feeds (see briefs/interfaces.md).
+# newsletter's root with its signup page and feeds.
 RESERVED_NEWSLETTER_SLUGS = frozenset(
     {
         "admin", "static", "media", "healthz", "i18n", "embed", "confirm", "u",
@@ -168,8 +169,6 @@ class Newsletter(models.Model):
 
     @property
     def from_header(self):
-        from email.utils import formataddr
-
         return formataddr((self.from_name, self.from_email))
 
 
@@ -189,6 +188,17 @@ class Issue(models.Model):
         PAUSED = "paused", _("Paused")
         SENT = "sent", _("Sent")
         CANCELLED = "cancelled", _("Cancelled")
+
+    # The states each send action starts from: the services accept an action only from
+    # these, and the admin shows its button only there.
+    SENDABLE = frozenset({Status.DRAFT, Status.SCHEDULED})
+    PAUSABLE = frozenset({Status.SENDING})
+    RESUMABLE = frozenset({Status.PAUSED})
+    CANCELLABLE = frozenset({Status.SCHEDULED, Status.SENDING, Status.PAUSED})
+    RETRYABLE = frozenset({Status.SENDING, Status.PAUSED, Status.SENT})
+    # Started and not over: its deliveries are being worked, or wait for Resume.
+    IN_PROGRESS = frozenset({Status.SENDING, Status.PAUSED})
+    FINISHED = frozenset({Status.SENT, Status.CANCELLED})
 
     newsletter = models.ForeignKey(
         Newsletter, on_delete=models.PROTECT, related_name="issues", verbose_name=_("newsletter")
@@ -234,8 +244,6 @@ class Issue(models.Model):
 
     def save(self, *args, **kwargs):
         # The Entry.save pattern: keep the sanitised HTML next to the Markdown source.
-        from newsletter.rendering import render_markdown
-
         self.body_html = render_markdown(self.body_markdown)
         if kwargs.get("update_fields") is not None and "body_markdown" in kwargs["update_fields"]:
             kwargs["update_fields"] = {*kwargs["update_fields"], "body_html"}
@@ -248,7 +256,8 @@ class Issue(models.Model):
 
     @property
     def is_editable(self):
-        return self.status in (self.Status.DRAFT, self.Status.SCHEDULED)
+        # Its content is what goes out: fixed once the send has started.
+        return self.status in self.SENDABLE
 
     def clean(self):
         super().clean()
@@ -275,7 +284,10 @@ class Delivery(models.Model):
         FAILED = "failed", _("Failed")
         SKIPPED = "skipped", _("Skipped")
 
-    UNFINISHED = (Status.QUEUED, Status.SENDING, Status.RETRYING)
+    UNFINISHED = frozenset({Status.QUEUED, Status.SENDING, Status.RETRYING})
+    FINISHED = frozenset({Status.SENT, Status.FAILED, Status.SKIPPED})
+    # The last attempt ended in an error (for good, or to be tried again).
+    WITH_ERROR = frozenset({Status.FAILED, Status.RETRYING})
 
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="deliveries")
     subscriber = models.ForeignKey(
@@ -304,6 +316,7 @@ class Delivery(models.Model):
         ]
         indexes = [
             # Workers claim unfinished rows of one issue; a partial index keeps that cheap.
+            # Its states are UNFINISHED's, spelled out in the order the migration has them.
             models.Index(
                 fields=["issue", "id"],
                 name="delivery_unfinished",

@@ -3,9 +3,11 @@
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 
+from staff.read_only import ReadOnlyAdminMixin
+
 
 @admin.register(LogEntry)
-class AuditTrailAdmin(admin.ModelAdmin):
+class AuditTrailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("action_time", "user", "content_type", "object_repr", "action_flag", "message")
     list_filter = ("action_flag", "content_type", "user")
     search_fields = ("object_repr", "change_message")
@@ -16,13 +18,3 @@ class AuditTrailAdmin(admin.ModelAdmin):
     @admin.display(description=LogEntry._meta.get_field("change_message").verbose_name)
     def message(self, obj):
         return obj.get_change_message()
-
-    # The trail is evidence: nobody edits or deletes it through the admin.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -1,5 +1,5 @@
 """Admin for newsletters and issues: the Markdown editor with a live preview of the real
-mail, image upload, autosave and duplication. Sending lives in admin_sending.py."""
+mail, image upload, autosave and duplication. Sending lives in sending.py."""
 
 import secrets
 
@@ -16,11 +16,12 @@ from django.utils.translation import ngettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET
 
+from config.site import absolute_url
 from newsletter import authoring
 from newsletter.admin import preview_readers
 from newsletter.admin.sending import SendingAdminMixin
 from newsletter.admin.stats import NewsletterStatsMixin
-from newsletter.forms import DraftForm, IssueAdminForm, PreviewForm, UploadForm, absolute_url
+from newsletter.forms import DraftForm, IssueAdminForm, PreviewForm, UploadForm
 from newsletter.models import Issue, Newsletter, Upload
 from newsletter.rendering import render_issue
 from subscribers.embed import embed_snippet
@@ -67,7 +68,7 @@ class IssueAdmin(SendingAdminMixin, admin.ModelAdmin):
     list_filter = ("newsletter", "status")
     search_fields = ("subject", "slug")
     date_hierarchy = "created_at"
-    actions = (*(getattr(SendingAdminMixin, "actions", None) or ()), "duplicate_as_draft")
+    actions = (*SendingAdminMixin.actions, "duplicate_as_draft")
 
     class Media:
         css = {"all": ("css/editor.css",)}

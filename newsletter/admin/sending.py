@@ -1,5 +1,5 @@
-"""Admin parts of the sending engine (issue #5): send now, schedule, send a test, pause,
-resume, cancel, retry failed, and a live progress panel. IssueAdmin mixes this in.
+"""Admin parts of the sending engine: send now, schedule, send a test, pause, resume,
+cancel, retry failed, and a live progress panel. IssueAdmin mixes this in.
 
 The buttons sit inside the issue's change form and post to their own URL through the
 `formaction` attribute (no nested forms, no JavaScript needed). Send now and Schedule first
@@ -173,15 +173,22 @@ def asked_time(request):
 
 
 def refuse_unless_sendable(issue):
-    if issue.status not in (Issue.Status.DRAFT, Issue.Status.SCHEDULED):
-        raise sending.SendError(_("This issue has been sent already."))
+    """No confirmation page offers to mail an issue that can no longer go out."""
+    if issue.status not in Issue.SENDABLE:
+        raise sent_already()
+
+
+def sent_already():
+    return sending.SendError(_("This issue has been sent already."))
 
 
 def send_now(request, issue):
-    refuse_unless_sendable(issue)
     # Scheduled for now first: should the broker lose the task, the beat task that
     # starts due issues sends it within a minute anyway.
-    sending.schedule_send(issue=issue, when=timezone.now())
+    try:
+        sending.schedule_send(issue=issue, when=timezone.now())
+    except sending.SendError:
+        raise sent_already() from None  # its own refusal speaks of scheduling
     send_issue_task.delay_on_commit(issue_id=issue.pk)
     return _("Sending starts in a moment; progress shows below.")
 
@@ -241,11 +248,11 @@ def available_buttons(issue):
     """Which of the panel's buttons apply to the issue in its state now."""
     status = issue.status
     return {
-        "send": status in (Issue.Status.DRAFT, Issue.Status.SCHEDULED),
-        "pause": status == Issue.Status.SENDING,
-        "resume": status == Issue.Status.PAUSED,
-        "cancel": status in (Issue.Status.SENDING, Issue.Status.PAUSED, Issue.Status.SCHEDULED),
-        "retry": status in (Issue.Status.SENT, Issue.Status.SENDING, Issue.Status.PAUSED)
+        "send": status in Issue.SENDABLE,
+        "pause": status in Issue.PAUSABLE,
+        "resume": status in Issue.RESUMABLE,
+        "cancel": status in Issue.CANCELLABLE,
+        "retry": status in Issue.RETRYABLE
         and Delivery.objects.filter(issue=issue, status=Delivery.Status.FAILED).exists(),
     }
 

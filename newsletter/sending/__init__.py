@@ -53,7 +53,7 @@ def start_send(*, issue):
     """Snapshot the audience and start sending; returns the number of recipients."""
     with transaction.atomic():
         issue = Issue.objects.select_for_update().get(pk=issue.pk)
-        if issue.status not in (Issue.Status.DRAFT, Issue.Status.SCHEDULED):
+        if issue.status not in Issue.SENDABLE:
             raise SendError(
                 _("This issue is %(status)s and cannot be sent again.")
                 % {"status": issue.get_status_display()}
@@ -81,16 +81,16 @@ def refresh_planner_statistics(count):
 
 def schedule_send(*, issue, when):
     """Send the issue at `when` (the beat task `newsletter.send_due_issues` starts it)."""
-    updated = Issue.objects.filter(
-        pk=issue.pk, status__in=(Issue.Status.DRAFT, Issue.Status.SCHEDULED)
-    ).update(status=Issue.Status.SCHEDULED, scheduled_at=when)
+    updated = Issue.objects.filter(pk=issue.pk, status__in=Issue.SENDABLE).update(
+        status=Issue.Status.SCHEDULED, scheduled_at=when
+    )
     if not updated:
         raise SendError(_("Only a draft can be scheduled."))
 
 
 def pause_send(*, issue):
     """Workers stop within seconds and hand their claimed rows back."""
-    if not Issue.objects.filter(pk=issue.pk, status=Issue.Status.SENDING).update(
+    if not Issue.objects.filter(pk=issue.pk, status__in=Issue.PAUSABLE).update(
         status=Issue.Status.PAUSED
     ):
         raise SendError(_("Only a send in progress can be paused."))
@@ -98,7 +98,7 @@ def pause_send(*, issue):
 
 def resume_send(*, issue):
     with transaction.atomic():
-        if not Issue.objects.filter(pk=issue.pk, status=Issue.Status.PAUSED).update(
+        if not Issue.objects.filter(pk=issue.pk, status__in=Issue.RESUMABLE).update(
             status=Issue.Status.SENDING
         ):
             raise SendError(_("Only a paused send can be resumed."))
@@ -107,9 +107,8 @@ def resume_send(*, issue):
 
 def cancel_send(*, issue):
     """Stop for good: unfinished deliveries become skipped; sent ones stay sent."""
-    cancellable = (Issue.Status.SENDING, Issue.Status.PAUSED, Issue.Status.SCHEDULED)
     with transaction.atomic():
-        if not Issue.objects.filter(pk=issue.pk, status__in=cancellable).update(
+        if not Issue.objects.filter(pk=issue.pk, status__in=Issue.CANCELLABLE).update(
             status=Issue.Status.CANCELLED
         ):
             raise SendError(_("Only a scheduled, sending or paused issue can be cancelled."))
@@ -120,10 +119,9 @@ def cancel_send(*, issue):
 
 def retry_failed(*, issue):
     """Queue every failed delivery of the issue again; returns how many."""
-    allowed = (Issue.Status.SENT, Issue.Status.SENDING, Issue.Status.PAUSED)
     with transaction.atomic():
         issue = Issue.objects.select_for_update().get(pk=issue.pk)
-        if issue.status not in allowed:
+        if issue.status not in Issue.RETRYABLE:
             raise SendError(_("Only a sent, sending or paused issue has failures to retry."))
         count = Delivery.objects.filter(issue=issue, status=Delivery.Status.FAILED).update(
             status=Delivery.Status.QUEUED, attempts=0, error="", next_attempt_at=None

@@ -21,7 +21,6 @@ from newsletter.sending import backends
 from newsletter.sending.breaker import CircuitBreaker
 
 RATE_WINDOW_SECONDS = 60
-FINISHED = (Delivery.Status.SENT, Delivery.Status.FAILED, Delivery.Status.SKIPPED)
 
 
 def rate_limit_key(issue_id):
@@ -39,9 +38,9 @@ def progress(*, issue):
     rows = Delivery.objects.filter(issue_id=issue.pk)
     counts = dict(rows.values_list("status").annotate(n=Count("id")).order_by())
     total = sum(counts.values())
-    unfinished = total - sum(counts.get(status, 0) for status in FINISHED)
+    unfinished = total - sum(counts.get(status, 0) for status in Delivery.FINISHED)
     rate, basis = sending_rate(issue, rows, counts.get(Delivery.Status.SENT, 0))
-    errors = rows.filter(status__in=(Delivery.Status.FAILED, Delivery.Status.RETRYING))
+    errors = rows.filter(status__in=Delivery.WITH_ERROR)
     failures = errors.values("error").annotate(n=Count("id")).order_by("-n")[:10]
     providers = errors.values("provider").annotate(n=Count("id")).order_by("-n")
     breaker = CircuitBreaker(backends.transport_name())
@@ -110,7 +109,7 @@ def breaker_label(status):
 
 def waiting(issue, rows, counts, breaker):
     """Why the send is not going at full speed now, each with when it goes on."""
-    if issue.status not in (Issue.Status.SENDING, Issue.Status.PAUSED):
+    if issue.status not in Issue.IN_PROGRESS:
         return []
     reasons = []
     if issue.status == Issue.Status.PAUSED:

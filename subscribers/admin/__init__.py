@@ -9,6 +9,7 @@ from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
 from newsletter.models import Newsletter
+from staff.read_only import ReadOnlyAdminMixin
 from subscribers import services
 from subscribers.admin.actions import (
     ERASE_PERMISSION,
@@ -212,21 +213,12 @@ class SubscriberAdmin(AddReaderAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "kind", "reason", "subscriber", "newsletter")
     list_filter = ("kind", "reason", "newsletter", "created_at")
     search_fields = ("subscriber__email",)
     list_select_related = ("subscriber", "newsletter")
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class SuppressionForm(forms.ModelForm):

@@ -18,7 +18,7 @@ from config.env import (
     env_prefixed,
     env_str,
 )
-from config.settings import parse_email_url
+from config.mail import parse_email_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 PROCESS_SETTINGS = {"DEBUG", "SECRET_KEY", "RUNDBRIEF_ENV", "SITE_URL", "ALLOWED_HOSTS"}

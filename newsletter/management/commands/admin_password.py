@@ -7,6 +7,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from config.site import absolute_reverse
+
 
 class Command(BaseCommand):
     help = (
@@ -32,6 +34,7 @@ class Command(BaseCommand):
         reset_lockouts(username=username)
         self.stdout.write(
             self.style.SUCCESS(
-                f"Admin login: {settings.SITE_URL}/admin/  user: {username}  password: {password}"
+                f"Admin login: {absolute_reverse('admin:index')}  user: {username}  "
+                f"password: {password}"
             )
         )

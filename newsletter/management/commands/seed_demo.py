@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from config.site import absolute_reverse, absolute_url
 from newsletter.models import Delivery, Issue, Newsletter
 from subscribers.models import Event, Subscriber, Subscription
 
@@ -73,7 +74,9 @@ class Command(BaseCommand):
             },
         )
         if created:
-            self.stdout.write(f"Created the demo newsletter at {settings.SITE_URL}/demo/")
+            self.stdout.write(
+                f"Created the demo newsletter at {absolute_url(newsletter.get_absolute_url())}"
+            )
         with transaction.atomic():
             if not newsletter.subscriptions.exists():
                 seed_readers(newsletter, timezone.now())
@@ -84,6 +87,7 @@ class Command(BaseCommand):
     def _ensure_admin(self):
         users = get_user_model().objects
         password = secrets.token_urlsafe(12)
+        login = f"Admin login: {absolute_reverse('admin:index')}  user: admin"
         user = users.filter(username="admin").first()
         if user is None:
             users.create_superuser("admin", f"admin@{settings.MAIL_DOMAIN}", password)
@@ -92,15 +96,10 @@ class Command(BaseCommand):
             user.save(update_fields=["password"])
         else:
             self.stdout.write(
-                f"Admin login: {settings.SITE_URL}/admin/  user: admin  (password unchanged; "
-                "set a new one with `make admin-password`)"
+                f"{login}  (password unchanged; set a new one with `make admin-password`)"
             )
             return
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Admin login: {settings.SITE_URL}/admin/  user: admin  password: {password}"
-            )
-        )
+        self.stdout.write(self.style.SUCCESS(f"{login}  password: {password}"))
 
 
 def seed_readers(newsletter, now):

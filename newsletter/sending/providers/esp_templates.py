@@ -158,7 +158,7 @@ class PostmarkTemplates:
             }
             unfinished = set(
                 Issue.objects.filter(pk__in=set(ours.values()))
-                .exclude(status__in=(Issue.Status.SENT, Issue.Status.CANCELLED))
+                .exclude(status__in=Issue.FINISHED)
                 .values_list("pk", flat=True)
             )
             for alias, issue_id in ours.items():
