@@ -268,7 +268,7 @@ elif EMAIL_URL:
     )
     globals().update(parse_email_url(EMAIL_URL))
 else:
-    EMAIL_BACKEND = "outbox.mailbox.OutboxEmailBackend"
+    EMAIL_BACKEND = "outbox.backend.OutboxEmailBackend"
 # Every ANYMAIL_* variable (or ANYMAIL_*_FILE) becomes an anymail setting:
 # ANYMAIL_POSTMARK_SERVER_TOKEN=…
 ANYMAIL = env_prefixed("ANYMAIL_")
