@@ -1,7 +1,6 @@
 """Forms of the authoring admin and the public archive."""
 
 from django import forms
-from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from newsletter import authoring
@@ -128,7 +127,3 @@ class UploadForm(forms.Form):
         if getattr(upload, "image", None) and upload.image.format not in UPLOAD_FORMATS:
             raise forms.ValidationError(_("Upload a JPEG, PNG, GIF or WebP image."))
         return upload
-
-
-def absolute_url(url):
-    return url if url.startswith(("http://", "https://")) else settings.SITE_URL + url

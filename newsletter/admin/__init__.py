@@ -16,11 +16,12 @@ from django.utils.translation import ngettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET
 
+from config.site import absolute_url
 from newsletter import authoring
 from newsletter.admin import preview_readers
 from newsletter.admin.sending import SendingAdminMixin
 from newsletter.admin.stats import NewsletterStatsMixin
-from newsletter.forms import DraftForm, IssueAdminForm, PreviewForm, UploadForm, absolute_url
+from newsletter.forms import DraftForm, IssueAdminForm, PreviewForm, UploadForm
 from newsletter.models import Issue, Newsletter, Upload
 from newsletter.rendering import render_issue
 from subscribers.embed import embed_snippet
