@@ -12,6 +12,7 @@ from functools import partial
 from urllib.parse import quote
 
 from django.http import Http404, HttpResponse
+from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
@@ -19,7 +20,6 @@ from django.views.decorators.http import require_GET
 
 from config.site import absolute_reverse, absolute_url
 from newsletter.archive import page_cache, state
-from newsletter.archive.csrf_token import get_token
 from newsletter.models import Issue, Newsletter
 from newsletter.rendering import neutral_text, render_subject_for_web, render_web
 from subscribers.forms import SignupForm
