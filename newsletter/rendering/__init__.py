@@ -47,6 +47,14 @@ from newsletter.rendering.placeholders import (
 from newsletter.rendering.plaintext import html_to_text
 from newsletter.rendering.sanitize import clean_html
 
+__all__ = [
+    # For authors' text, readers and the archive:
+    "Recipient", "RenderedIssue", "render_issue", "render_markdown", "fill_html", "render_web",
+    "render_subject_for_web", "neutral_text", "validate_placeholders", "validate_image_urls",
+    # For the two consumers that reshape a RenderedIssue:
+    "escape_for", "join_parts", "fill",
+]  # fmt: skip
+
 HTML_TEMPLATE = "emails/newsletter/issue-body.html"
 TEXT_TEMPLATE = "emails/newsletter/issue-body.txt"
 # RFC 5322 allows 998 octets per line; stay well below so no transfer encoding is forced.
