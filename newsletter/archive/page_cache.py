@@ -66,8 +66,8 @@ class VersionReplacement:
 
     Django keeps an on_commit callback until its transaction commits (then runs it) and
     drops it when the transaction or the savepoint it was registered in rolls back. Held
-    here only weakly, a replacement is therefore alive exactly while its write is
-    uncommitted.
+    here only weakly (and freed by reference counting as soon as Django lets go of it), a
+    replacement is therefore alive exactly while its write is uncommitted.
     """
 
     def __call__(self):
