@@ -6,7 +6,7 @@ from urllib.parse import unquote, urlsplit
 from django.core.exceptions import ImproperlyConfigured
 
 SMTP_BACKEND = "newsletter.sending.smtp.mail_backend.SMTPEmailBackend"  # DKIM, Date, Message-ID
-OUTBOX_BACKEND = "outbox.mailbox.OutboxEmailBackend"
+OUTBOX_BACKEND = "outbox.backend.OutboxEmailBackend"
 # Where anymail cannot check a provider's posts without a signing key.
 WEBHOOK_SIGNING_KEYS = {
     "mailersend": "MAILERSEND_WEBHOOK_SIGNING_SECRET",

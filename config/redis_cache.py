@@ -1,10 +1,10 @@
 """Django's Redis cache backend, with one redis-py client per connection pool.
 
 Django builds a new redis.Redis for every cache call, and redis-py fills its response
-callback tables anew each time: about 0.2 ms per call here, as much as the round trip
-to Redis itself, on every rate-limit check and every cached page. A redis.Redis holds no
-connection of its own (it borrows from the pool per command) and is thread-safe, so one
-per pool is enough; the pool itself reconnects after a fork.
+callback tables anew each time, which costs as much as the round trip to Redis itself
+(docs/performance.md, "Archive"), on every rate-limit check and every cached page. A
+redis.Redis holds no connection of its own (it borrows from the pool per command) and is
+thread-safe, so one per pool is enough; the pool itself reconnects after a fork.
 """
 
 from django.core.cache.backends import redis

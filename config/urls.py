@@ -8,15 +8,15 @@ from django.views.static import serve
 
 from config import views
 from newsletter.tracking import webhooks
-from outbox import mailbox as outbox
+from outbox.views import outbox_list_view, outbox_message_view
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     # Browsers ask every site for /favicon.ico, whatever the pages link. Lazy: the static
     # manifest is read on the first request, not when the URLs are imported.
     path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("img/favicon.svg"))),
-    path("admin/outbox/", outbox.outbox_list_view, name="outbox-list"),
-    path("admin/outbox/<str:name>", outbox.outbox_message_view, name="outbox-message"),
+    path("admin/outbox/", outbox_list_view, name="outbox-list"),
+    path("admin/outbox/<str:name>", outbox_message_view, name="outbox-message"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     # Provider webhooks (bounces, complaints), the configured provider's only.

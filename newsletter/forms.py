@@ -3,7 +3,6 @@
 from types import SimpleNamespace
 
 from django import forms
-from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from newsletter import authoring
@@ -124,7 +123,3 @@ class UploadForm(forms.Form):
         if upload.image.format not in UPLOAD_FORMATS:
             raise forms.ValidationError(_("Upload a JPEG, PNG, GIF or WebP image."))
         return upload
-
-
-def absolute_url(url):
-    return url if url.startswith(("http://", "https://")) else settings.SITE_URL + url

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from newsletter.archive.page_cache import ArchiveWritesQuerySet
 from newsletter.rendering import render_markdown, validate_image_urls
 from newsletter.rendering.placeholders import validate_placeholders
 from subscribers.validation import validate_single_line
@@ -37,28 +38,6 @@ def default_consent_in_any_language():
         with translation.override(code):
             texts.add(str(DEFAULT_CONSENT_TEXT))
     return texts
-
-
-class ArchiveWritesQuerySet(models.QuerySet):
-    """update() and bulk_create() send no signals (the sending engine marks issues sent with
-    an UPDATE), yet the public pages' cache must learn of every write
-    (newsletter.archive.page_cache).
-    """
-
-    def update(self, **kwargs):
-        from newsletter.archive.page_cache import bump_archive_version
-
-        rows = super().update(**kwargs)
-        if rows:
-            bump_archive_version()
-        return rows
-
-    def bulk_create(self, *args, **kwargs):
-        from newsletter.archive.page_cache import bump_archive_version
-
-        created = super().bulk_create(*args, **kwargs)
-        bump_archive_version()
-        return created
 
 
 class NewsletterQuerySet(ArchiveWritesQuerySet):

@@ -1,26 +1,25 @@
 """The public archive: site index, newsletter landing pages, issue pages, robots.txt.
 
 Server-rendered, no JavaScript. Each view serves the whole page from one cache read
-(newsletter.archive.page_cache) with this request's CSRF token and form time stamp filled in, or
-answers a conditional GET with 304. Only when a newsletter or an issue changed does it read
-the page's state from the database (newsletter.archive), and templates render only when
-the page's rows changed.
+(newsletter.archive.page_cache) with this request's CSRF token and form time stamp filled
+in, or answers a conditional GET with 304. Only when a newsletter or an issue changed does
+it read the page's state from the database (newsletter.archive.state), and templates
+render only when the page's rows changed.
 """
 
 import re
 from functools import partial
 from urllib.parse import quote
 
-from django.conf import settings
 from django.http import Http404, HttpResponse
+from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.views.decorators.http import require_GET
 
-from newsletter import archive
-from newsletter.archive import page_cache
-from newsletter.archive.csrf_token import get_token
+from config.site import absolute_reverse, absolute_url
+from newsletter.archive import page_cache, state
 from newsletter.models import Issue, Newsletter
 from newsletter.rendering import neutral_text, render_subject_for_web, render_web
 from subscribers.forms import SignupForm
@@ -37,10 +36,6 @@ def known_slugs(slug, issue_slug=""):
     too_long = len(slug) > Newsletter._meta.get_field("slug").max_length
     if too_long or len(issue_slug) > Issue._meta.get_field("slug").max_length:
         raise Http404("No such page.")
-
-
-def absolute(path):
-    return settings.SITE_URL + path
 
 
 def render_with_sentinels(request, template, context, sentinels):
@@ -61,22 +56,22 @@ def served_page_response(request, identity, fresh_page):
     identity names the page as the request does (kind, slugs, page, language): a hit
     reads no row. fresh_page reads the rows and may raise Http404, which is not cached.
     """
-    key = page_cache.page_key(archive.site_digest(), *identity)
+    key = page_cache.page_key(*identity)
     served, version = page_cache.lookup(key)
     if served is None:
         served = fresh_page()
-        page_cache.store(key, version, served, archive.CACHE_SECONDS)
-    if response := archive.not_modified(request, served.state):
+        page_cache.store(key, version, served)
+    if response := state.not_modified(request, served.state):
         return response
     html = served.page.filled(
         csrf_token=partial(get_token, request), form_started=form_started_stamp
     )
     response = HttpResponse(html)
     response["Content-Language"] = served.language
-    return archive.add_validators(response, served.state)
+    return state.add_validators(response, served.state)
 
 
-def built_page(request, *, kind, template, context, language, state):
+def built_page(request, *, kind, template, context, language, page_state):
     """The page for state from the content-keyed cache, rendered there on a miss.
 
     context is a callable: a cached page never builds it.
@@ -86,8 +81,8 @@ def built_page(request, *, kind, template, context, language, state):
         with translation.override(language):
             return render_with_sentinels(request, template, context(), sentinels)
 
-    page = archive.cached_page(kind, state, language, build)
-    return archive.ServedPage(page=page, state=state, language=language)
+    page = page_cache.cached_page(kind, page_state, language, build)
+    return page_cache.ServedPage(page=page, state=page_state, language=language)
 
 
 @require_GET
@@ -105,10 +100,10 @@ def fresh_index(request):
         template="newsletter/index.html",
         context=lambda: {
             "newsletters": newsletters,
-            "canonical_url": absolute(reverse("newsletter:index")),
+            "canonical_url": absolute_reverse("newsletter:index"),
         },
         language=language,
-        state=archive.index_state(newsletters, language),
+        page_state=state.index_state(newsletters, language),
     )
 
 
@@ -121,10 +116,10 @@ def page_number(request):
 
 def issue_summaries(newsletter, page):
     """One page of the archive as plain dicts (cacheable, no model instances)."""
-    start = (page - 1) * archive.PAGE_SIZE
+    start = (page - 1) * state.PAGE_SIZE
     issues = Issue.objects.in_archive().filter(newsletter=newsletter)
     rows = issues.only("subject", "slug", "preview_text", "sent_at")[
-        start : start + archive.PAGE_SIZE
+        start : start + state.PAGE_SIZE
     ]
     return [
         {
@@ -149,13 +144,13 @@ def detail(request, slug):
 
 
 def fresh_detail(request, slug, page):
-    newsletter = archive.newsletter_by_slug(slug)
+    newsletter = state.newsletter_by_slug(slug)
     if newsletter is None:
         raise Http404("No such newsletter.")
-    state, total = archive.newsletter_state(newsletter, page)
+    page_state, total = state.newsletter_state(newsletter, page)
     if not newsletter.archive_public:
         total = 0  # a private archive: the landing page only offers the signup
-    pages = max((total + archive.PAGE_SIZE - 1) // archive.PAGE_SIZE, 1)
+    pages = max((total + state.PAGE_SIZE - 1) // state.PAGE_SIZE, 1)
     if page > pages:
         raise Http404("No such page.")
     return built_page(
@@ -164,7 +159,7 @@ def fresh_detail(request, slug, page):
         template="newsletter/detail.html",
         context=lambda: detail_context(newsletter, page, pages),
         language=newsletter.language,
-        state=state,
+        page_state=page_state,
     )
 
 
@@ -180,7 +175,7 @@ def detail_context(newsletter, page, pages):
         "pages": pages,
         "previous_page": page - 1 if page > 1 else None,
         "next_page": page + 1 if page < pages else None,
-        "canonical_url": absolute(path + (f"?page={page}" if page > 1 else "")),
+        "canonical_url": absolute_url(path + (f"?page={page}" if page > 1 else "")),
     }
 
 
@@ -214,7 +209,7 @@ def issue(request, slug, issue_slug):
 
 
 def fresh_issue(request, slug, issue_slug):
-    found = archive.archive_issue(slug, issue_slug)
+    found = state.archive_issue(slug, issue_slug)
     if found is None:
         raise Http404("No such issue in the archive.")
     return built_page(
@@ -223,13 +218,13 @@ def fresh_issue(request, slug, issue_slug):
         template="newsletter/issue.html",
         context=lambda: issue_context(found),
         language=found.newsletter.language,
-        state=archive.issue_state(found),
+        page_state=state.issue_state(found),
     )
 
 
 def issue_context(found):
     parts = rendered_issue_page(found)
-    canonical_url = absolute(found.get_absolute_url())
+    canonical_url = absolute_url(found.get_absolute_url())
     return {
         "newsletter": found.newsletter,
         "issue": found,
@@ -245,5 +240,5 @@ def issue_context(found):
 def robots_txt(request):
     private = ("/admin/", "/u/", "/confirm/", "/preferences/", "/embed/")
     lines = ["User-agent: *", *(f"Disallow: {path}" for path in private)]
-    lines.append(f"Sitemap: {absolute(reverse('newsletter:sitemap'))}")
+    lines.append(f"Sitemap: {absolute_reverse('newsletter:sitemap')}")
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")

@@ -7,6 +7,14 @@ digits only, so Markdown, bleach, the template engine and the CSS inliner leave 
 before anything is rendered. The finished HTML and text are then split at the markers;
 each marker remembers whether it sits in text, in an attribute or in a URL attribute,
 which decides how a reader's value is escaped there.
+
+Two consumers reshape a RenderedIssue instead of calling `personalise`, so a change to
+its parts, their slots or `escape_for`/`join_parts`/`fill` must be checked against both:
+newsletter.sending.smtp.wire encodes the parts once into an issue's SMTP skeleton and
+fills each reader's escaped values into it; newsletter.sending.batching (with
+newsletter.sending.providers) turns the slots into a provider's merge fields or stored
+template, which the provider fills in. Both must give byte for byte what `personalise`
+gives.
 """
 
 import html
@@ -17,13 +25,13 @@ from functools import lru_cache
 from urllib.parse import quote
 
 import css_inline
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from config.site import absolute_url
 from newsletter.rendering.images import climbing_image_urls, logo_width, size_images
 from newsletter.rendering.markdown import markdown_to_html
 from newsletter.rendering.placeholders import (
@@ -34,10 +42,18 @@ from newsletter.rendering.placeholders import (
     neutral_value,
     placeholder_from_match,
     reader_value,
+    validate_placeholders,
 )
-from newsletter.rendering.placeholders import validate_placeholders as _validate
 from newsletter.rendering.plaintext import html_to_text
 from newsletter.rendering.sanitize import clean_html
+
+__all__ = [
+    # For authors' text, readers and the archive:
+    "Recipient", "RenderedIssue", "render_issue", "render_markdown", "fill_html", "render_web",
+    "render_subject_for_web", "neutral_text", "validate_placeholders", "validate_image_urls",
+    # For the two consumers that reshape a RenderedIssue:
+    "escape_for", "join_parts", "fill",
+]  # fmt: skip
 
 HTML_TEMPLATE = "emails/newsletter/issue-body.html"
 TEXT_TEMPLATE = "emails/newsletter/issue-body.txt"
@@ -50,8 +66,6 @@ STORED_PLACEHOLDER_RE = re.compile(
 )
 RELATIVE_URL_RE = re.compile(r'(?<=\s)(?P<attr>href|src)="/(?!/)')
 URL_ATTRIBUTES = ("href", "src")
-
-validate_placeholders = _validate
 
 
 @dataclass(frozen=True)
@@ -192,9 +206,9 @@ def render_web(issue) -> str:
     """The archive page body: placeholders filled with neutral fallbacks, never a
     reader's data (a name falls back to its default, or to nothing)."""
     stored = issue.body_html or render_markdown(issue.body_markdown)
-    newsletter_url = settings.SITE_URL + issue.newsletter.get_absolute_url()
+    newsletter_url = absolute_url(issue.newsletter.get_absolute_url())
     urls = {
-        "web_url": settings.SITE_URL + issue.get_absolute_url(),
+        "web_url": absolute_url(issue.get_absolute_url()),
         "unsubscribe_url": newsletter_url,
         "preferences_url": newsletter_url,
     }
@@ -258,17 +272,13 @@ def validate_image_urls(markdown_text):
 # --- helpers ---------------------------------------------------------------------------
 def sanitised_body(markdown_text):
     body = clean_html(markdown_to_html(markdown_text))
-    return RELATIVE_URL_RE.sub(lambda m: f'{m["attr"]}="{settings.SITE_URL}/', body)
+    return RELATIVE_URL_RE.sub(lambda m: f'{m["attr"]}="{absolute_url("/")}', body)
 
 
 def public_issue_url(issue):
     if issue.newsletter.archive_public and issue.show_in_archive and issue.slug:
-        return settings.SITE_URL + issue.get_absolute_url()
+        return absolute_url(issue.get_absolute_url())
     return ""
-
-
-def absolute(url):
-    return url if url.startswith(("http://", "https://")) else settings.SITE_URL + url
 
 
 def mail_context(issue, subject, preview, body_html, body_text, links, links_marker):
@@ -283,7 +293,7 @@ def mail_context(issue, subject, preview, body_html, body_text, links, links_mar
         "body_text": body_text,
         "links": links,
         "accent": newsletter.accent_colour,
-        "logo_url": absolute(newsletter.logo.url) if newsletter.logo else "",
+        "logo_url": absolute_url(newsletter.logo.url) if newsletter.logo else "",
         "logo_width": logo_width(newsletter.logo, LOGO_HEIGHT) if newsletter.logo else 0,
         "logo_height": LOGO_HEIGHT,
         "show_web_link": bool(public_issue_url(issue)),

@@ -36,6 +36,8 @@ def own_file(url):
     Raises OutsideOwnFolder when the path, decoded the way a browser or web server would,
     leaves the folder ("..", also as %2e%2e, or a backslash that browsers read as "/").
     """
+    # This site's address plus each folder's path, not config.site.absolute_url: that keeps
+    # a MEDIA_URL naming another host (a CDN), whose files are not ours to open.
     prefixes = (
         ("media", settings.SITE_URL + settings.MEDIA_URL),
         ("static", settings.SITE_URL + settings.STATIC_URL),

@@ -7,11 +7,12 @@ The output still has to go through newsletter.rendering.sanitize before anyone s
 import re
 from functools import lru_cache
 
-from django.conf import settings
 from django.templatetags.static import static
 from django.utils.translation import gettext as _
 from markdown_it import MarkdownIt
 from mdit_py_plugins.footnote import footnote_plugin
+
+from config.site import absolute_url
 
 # A paragraph holding nothing but a video URL (optionally in <...>) becomes a thumbnail.
 YOUTUBE_RE = re.compile(
@@ -29,7 +30,7 @@ def video_thumbnail(url):
         return url.strip("<>"), f"https://img.youtube.com/vi/{match['id']}/hqdefault.jpg"
     if VIMEO_RE.match(url):
         # Vimeo has no thumbnail URL without an API call: use our own play picture.
-        return url.strip("<>"), settings.SITE_URL + static("img/video-play.png")
+        return url.strip("<>"), absolute_url(static("img/video-play.png"))
     return None
 
 

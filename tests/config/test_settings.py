@@ -132,7 +132,7 @@ def test_embedded_default_uses_sqlite_file_broker_and_outbox(tmp_path):
     assert result.stdout.split() == [
         "django.db.backends.sqlite3",
         "filesystem://",
-        "outbox.mailbox.OutboxEmailBackend",
+        "outbox.backend.OutboxEmailBackend",
     ]
 
 

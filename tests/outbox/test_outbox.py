@@ -7,7 +7,7 @@ from tests.staff.staff_users import StaffClient, make_staff
 
 @pytest.fixture
 def outbox(settings, tmp_path):
-    settings.EMAIL_BACKEND = "outbox.mailbox.OutboxEmailBackend"
+    settings.EMAIL_BACKEND = "outbox.backend.OutboxEmailBackend"
     settings.OUTBOX_DIR = tmp_path / "outbox"
     return settings.OUTBOX_DIR
 

@@ -136,6 +136,22 @@ def test_a_page_built_inside_a_rolled_back_write_is_not_kept(issue):
     assert "Never published" not in page and "First issue" in page
 
 
+def test_a_write_rolled_back_to_a_savepoint_does_not_keep_pages_out_of_the_cache(
+    issue, django_assert_num_queries
+):
+    with transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            issue.subject = "Never published"
+            issue.save()
+            raise RuntimeError("roll back to the savepoint")
+        get("/weekly/first-issue/")
+
+        with django_assert_num_queries(0):
+            page = get("/weekly/first-issue/").content.decode()
+
+    assert "First issue" in page and "Never published" not in page
+
+
 def test_the_index_has_a_cached_variant_per_language(issue, django_assert_num_queries):
     get("/", HTTP_ACCEPT_LANGUAGE="en"), get("/", HTTP_ACCEPT_LANGUAGE="de")
 

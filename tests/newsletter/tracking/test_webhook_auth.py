@@ -60,7 +60,7 @@ def test_an_inbound_url_is_not_mounted(client, delivery):
     assert response.status_code == 404
 
 
-@pytest.mark.parametrize("backend", ["outbox.mailbox.OutboxEmailBackend", "smtp"])
+@pytest.mark.parametrize("backend", ["outbox.backend.OutboxEmailBackend", "smtp"])
 def test_without_a_provider_no_webhook_is_mounted(client, delivery, settings, backend):
     settings.EMAIL_PROVIDER = ""
     settings.EMAIL_BACKEND = (

@@ -1,40 +1,19 @@
-"""The dev outbox: with no EMAIL_URL and no EMAIL_PROVIDER, mail lands here as .eml files.
-
-The author can open the files directly (var/outbox/) or through the admin (/admin/outbox/).
-"""
+"""The dev outbox in the admin: staff with the outbox permission list and read the .eml
+files the outbox backend (outbox.backend) wrote."""
 
 import email
 import email.policy
-import uuid
 from functools import wraps
 from pathlib import Path
 
-from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
-from django.core.mail.backends.base import BaseEmailBackend
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
+
+from outbox.backend import outbox_dir
 
 OUTBOX_PERMISSION = "newsletter.view_outbox"  # superusers have it too
-
-
-def outbox_dir():
-    path = Path(settings.OUTBOX_DIR)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-class OutboxEmailBackend(BaseEmailBackend):
-    """Write each message to its own .eml file (RFC 5322 bytes, as an SMTP server gets them)."""
-
-    def send_messages(self, email_messages):
-        folder = outbox_dir()
-        for message in email_messages:
-            name = f"{timezone.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:12]}.eml"
-            (folder / name).write_bytes(message.message().as_bytes(linesep="\r\n"))
-        return len(email_messages)
 
 
 def read_outbox_message(name):
