@@ -1,8 +1,8 @@
 """Every write about subscribers: signup, confirmation, unsubscribe, preferences, erasure.
 
-Views, tasks, admin actions and commands call these functions and nothing else writes.
-Mail is never sent inside a transaction: tasks are enqueued by name once it commits.
-Who may be mailed at all is subscribers.suppression's to say.
+Views, tasks, admin actions and commands call these functions, and subscribers.suppression
+for the suppression list, bounces and complaints; nothing else writes. Mail is never sent
+inside a transaction: tasks are enqueued by name once it commits.
 """
 
 from datetime import timedelta

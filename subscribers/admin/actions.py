@@ -52,7 +52,7 @@ def resend_confirmation_selected(modeladmin, request, queryset):
 
 def resend_confirmations(request, subscriptions):
     """Queue confirmations for the pending ones; logs each on its subscription."""
-    pending = subscriptions.filter(status=Subscription.Status.PENDING).select_related("subscriber")
+    pending = subscriptions.pending().select_related("subscriber")
     sent = [s for s in pending if services.request_confirmation(subscription=s)]
     log_change(request, sent, gettext("Resent confirmation"))
     return len(sent)
