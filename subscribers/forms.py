@@ -1,3 +1,6 @@
+"""The public forms: signup (with its honeypot and fill-time check), resend, the preference
+centre and erasure."""
+
 import re
 
 from django import forms

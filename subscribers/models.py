@@ -1,3 +1,6 @@
+"""Readers, their subscriptions and history, the suppression list and import jobs, with the
+status groups and querysets that the services and the sending engine ask."""
+
 import secrets
 
 from django.conf import settings
