@@ -264,7 +264,7 @@ SIGNUP_CHECK_MX = env_bool("SIGNUP_CHECK_MX", False)
 # The suppression list holds keyed hashes of addresses. Its key is its own: were it
 # SECRET_KEY, rotating SECRET_KEY would empty the list. Old hash keys go in the fallbacks,
 # which lookups still try (like SECRET_KEY_FALLBACKS). Unset, development and tests hash
-# with SECRET_KEY (subscribers/suppression.py), and `check --deploy` reports it.
+# with SECRET_KEY (subscribers/hashing.py), and `check --deploy` reports it.
 SUPPRESSION_HASH_KEY = env_str("SUPPRESSION_HASH_KEY")
 SUPPRESSION_HASH_KEY_FALLBACKS = env_list("SUPPRESSION_HASH_KEY_FALLBACKS")
 if RUNDBRIEF_ENV == "production":

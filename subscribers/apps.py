@@ -1,3 +1,5 @@
+"""The subscribers app; importing its checks registers them with Django."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

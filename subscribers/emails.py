@@ -7,10 +7,10 @@ from email.utils import make_msgid
 from anymail.message import AnymailMessage
 from django.conf import settings
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from config.site import absolute_reverse, absolute_url
 from newsletter.models import Issue
 from newsletter.rendering import Recipient, render_issue
 from newsletter.sending.emails import (
@@ -22,22 +22,16 @@ from newsletter.sending.emails import (
 from subscribers.tokens import confirmation_token
 
 
-def absolute(path):
-    return settings.SITE_URL + path
-
-
 def confirmation_url(subscription):
-    return absolute(
-        reverse("subscribers:confirm", kwargs={"token": confirmation_token(subscription)})
-    )
+    return absolute_reverse("subscribers:confirm", token=confirmation_token(subscription))
 
 
 def preferences_url(subscriber):
-    return absolute(reverse("subscribers:preferences", kwargs={"token": subscriber.token}))
+    return absolute_reverse("subscribers:preferences", token=subscriber.token)
 
 
 def unsubscribe_url(subscription):
-    return absolute(reverse("subscribers:unsubscribe", kwargs={"token": subscription.token}))
+    return absolute_reverse("subscribers:unsubscribe", token=subscription.token)
 
 
 def build_message(template, context, *, newsletter, to, tag):
@@ -99,7 +93,7 @@ def welcome_recipient(subscription):
         custom_fields=subscriber.custom_fields or {},
         unsubscribe_url=unsubscribe_url(subscription),
         preferences_url=preferences_url(subscriber),
-        web_url=absolute(subscription.newsletter.get_absolute_url()),
+        web_url=absolute_url(subscription.newsletter.get_absolute_url()),
     )
 
 

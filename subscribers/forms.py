@@ -1,3 +1,6 @@
+"""The public forms: signup (with its honeypot and fill-time check), resend, the preference
+centre and erasure."""
+
 import re
 
 from django import forms
@@ -5,7 +8,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from newsletter.models import Newsletter
-from subscribers.services import BLOCKED_STATUSES
+from subscribers.models import Subscription
 from subscribers.tokens import form_started_stamp, read_form_stamp, spend_form_stamp
 from subscribers.validation import clean_address, clean_name
 
@@ -145,8 +148,10 @@ class PreferencesForm(forms.Form):
     def __init__(self, *args, subscriber, **kwargs):
         super().__init__(*args, **kwargs)
         subscriptions = subscriber.subscriptions.all()
-        own = subscriptions.exclude(status__in=BLOCKED_STATUSES).values("newsletter_id")
-        self.fields["newsletters"].queryset = Newsletter.objects.filter(pk__in=own)
+        own = subscriptions.exclude(status__in=Subscription.BLOCKED_STATUSES)
+        self.fields["newsletters"].queryset = Newsletter.objects.filter(
+            pk__in=own.values("newsletter_id")
+        )
         self.fields["add"].queryset = Newsletter.objects.public().exclude(
             pk__in=subscriptions.values("newsletter_id")
         )

@@ -11,8 +11,6 @@ from django.utils import translation
 from newsletter.models import Newsletter
 from subscribers.models import Subscription
 
-ACTIVE = (Subscription.Status.PENDING, Subscription.Status.CONFIRMED)
-
 
 def render_in(language, request, template, context=None, *, status=None):
     """Render a page in `language`; Content-Language says so (LocaleMiddleware keeps it)."""
@@ -28,7 +26,8 @@ def of_subscriber(subscriber):
     """The language of the reader's newsletters when they share one, else None."""
     languages = set(
         Newsletter.objects.filter(
-            subscriptions__subscriber=subscriber, subscriptions__status__in=ACTIVE
+            subscriptions__subscriber=subscriber,
+            subscriptions__status__in=Subscription.ACTIVE_STATUSES,
         ).values_list("language", flat=True)
     )
     if len(languages) == 1:

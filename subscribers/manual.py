@@ -13,14 +13,14 @@ from django.utils.translation import gettext as _
 
 from subscribers import services
 from subscribers.models import Event, Subscriber, Subscription
-from subscribers.suppression import normalise_email
-from subscribers.validation import clean_name
+from subscribers.suppression import is_suppressed
+from subscribers.validation import clean_name, normalise_email
 
 
 def refusal(*, newsletter, email):
     """Why the address cannot be added to the newsletter by hand, or None."""
     email = normalise_email(email)
-    if services.is_suppressed(email):
+    if is_suppressed(email):
         return _(
             "This address is on the suppression list (bounced, complained, blocked or "
             "erased): it cannot be added."
@@ -32,7 +32,7 @@ def refusal(*, newsletter, email):
     )
     if status == Subscription.Status.CONFIRMED:
         return _("This address is already confirmed for this newsletter.")
-    if status in services.BLOCKED_STATUSES:
+    if status in Subscription.BLOCKED_STATUSES:
         return _("Mail to this address bounced or was reported as spam: it cannot be added.")
     return None
 

@@ -1,3 +1,6 @@
+"""Readers, their subscriptions and history, the suppression list and import jobs, with the
+status groups and querysets that the services and the sending engine ask."""
+
 import secrets
 
 from django.conf import settings
@@ -5,13 +8,14 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from subscribers.hashing import email_hashes
 from subscribers.validation import NAME_MAX_LENGTH, validate_single_line
 
 
 def new_token():
     # 18 random bytes: 24 URL-safe characters. Short enough that List-Unsubscribe
-    # URLs never get RFC 2047-folded (see shared/DELIVERABILITY.md), long enough to be
-    # unguessable. Not derived from the address.
+    # URLs never get RFC 2047-folded, long enough to be unguessable. Not derived from
+    # the address.
     return secrets.token_urlsafe(18)
 
 
@@ -44,6 +48,9 @@ class Subscriber(models.Model):
 
 
 class SubscriptionQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status__in=Subscription.ACTIVE_STATUSES)
+
     def confirmed(self):
         return self.filter(status=Subscription.Status.CONFIRMED)
 
@@ -67,6 +74,11 @@ class Subscription(models.Model):
         IMPORT = "import", _("Import")
         ADMIN = "admin", _("Admin")
         PREFERENCES = "preferences", _("Preference centre")
+
+    # The reader gets this newsletter, or will once they confirm.
+    ACTIVE_STATUSES = (Status.PENDING, Status.CONFIRMED)
+    # Mail to the address bounced or was reported as spam: nothing turns these back into mail.
+    BLOCKED_STATUSES = (Status.BOUNCED, Status.COMPLAINED)
 
     subscriber = models.ForeignKey(
         Subscriber, on_delete=models.CASCADE, related_name="subscriptions"
@@ -158,6 +170,18 @@ class Event(models.Model):
         super().save(*args, **kwargs)
 
 
+class SuppressionQuerySet(models.QuerySet):
+    def of(self, addresses):
+        """The entries for these addresses, under whichever hash key made them."""
+        return self.hashed([digest for address in addresses for digest in email_hashes(address)])
+
+    def hashed(self, digests):
+        return self.filter(email_hash__in=digests)
+
+    def hard(self):
+        return self.filter(reason__in=Suppression.HARD_REASONS)
+
+
 class Suppression(models.Model):
     """An address that must never be mailed again, kept only as a keyed hash."""
 
@@ -167,9 +191,14 @@ class Suppression(models.Model):
         COMPLAINED = "complained", _("Spam complaint")
         ADMIN = "admin", _("Blocked by admin")
 
+    # Entries that a person's own new signup does not lift.
+    HARD_REASONS = (Reason.BOUNCED, Reason.COMPLAINED, Reason.ADMIN)
+
     email_hash = models.CharField(max_length=64, unique=True)
     reason = models.CharField(_("reason"), max_length=12, choices=Reason.choices)
     created_at = models.DateTimeField(_("since"), default=timezone.now)
+
+    objects = SuppressionQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("suppressed address")
@@ -177,6 +206,11 @@ class Suppression(models.Model):
 
     def __str__(self):
         return f"{self.email_hash[:12]}… ({self.reason})"
+
+
+class ImportJobQuerySet(models.QuerySet):
+    def unfinished(self):
+        return self.filter(status__in=ImportJob.UNFINISHED_STATUSES)
 
 
 class ImportJob(models.Model):
@@ -187,6 +221,10 @@ class ImportJob(models.Model):
         RUNNING = "running", _("Running")
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
+
+    # Running means a worker has it, or had it and died: its task comes back.
+    UNFINISHED_STATUSES = (Status.QUEUED, Status.RUNNING)
+    FINISHED_STATUSES = (Status.DONE, Status.FAILED)
 
     newsletter = models.ForeignKey(
         "newsletter.Newsletter", on_delete=models.CASCADE, related_name="import_jobs"
@@ -222,6 +260,8 @@ class ImportJob(models.Model):
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
+    objects = ImportJobQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("import")
@@ -232,4 +272,4 @@ class ImportJob(models.Model):
 
     @property
     def finished(self):
-        return self.status in (self.Status.DONE, self.Status.FAILED)
+        return self.status in self.FINISHED_STATUSES

@@ -1,7 +1,8 @@
 """Every write about subscribers: signup, confirmation, unsubscribe, preferences, erasure.
 
-Views, tasks, admin actions and commands call these functions and nothing else writes.
-Mail is never sent inside a transaction: tasks are enqueued with delay_on_commit.
+Views, tasks, admin actions and commands call these functions, and subscribers.suppression
+for the suppression list, bounces and complaints; nothing else writes. Mail is never sent
+inside a transaction: tasks are enqueued by name once it commits.
 """
 
 from datetime import timedelta
@@ -11,31 +12,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from subscribers import ratelimit
-from subscribers.audit import forget_in_admin_log
+from subscribers.audit import forget_in_admin_log, log_erasure
 from subscribers.consent import consent_ip
 from subscribers.models import Event, Subscriber, Subscription, Suppression
-from subscribers.suppression import email_hash, normalise_email, suppressions_of
-from subscribers.validation import clean_name
+from subscribers.queue import enqueue
+from subscribers.suppression import is_hard_suppressed, lift_erasure, suppress
+from subscribers.validation import clean_name, normalise_email
 
 # A second signup within this time never sends a second mail (double clicks, reloads).
 CONFIRMATION_RESEND_INTERVAL = timedelta(minutes=2)
-# Statuses that a signup form must never turn back into mail.
-BLOCKED_STATUSES = (Subscription.Status.BOUNCED, Subscription.Status.COMPLAINED)
-# Suppressions that a person's own new signup does not lift.
-HARD_SUPPRESSIONS = (
-    Suppression.Reason.BOUNCED,
-    Suppression.Reason.COMPLAINED,
-    Suppression.Reason.ADMIN,
-)
-
-
-def is_suppressed(email):
-    """True when the address must never be mailed (erased, bounced, complained, blocked)."""
-    return suppressions_of(email).exists()
-
-
-def _hard_suppressed(email):
-    return suppressions_of(email).filter(reason__in=HARD_SUPPRESSIONS).exists()
 
 
 def _record_consent(subscription, *, source, ip, consent_text, consent_version):
@@ -62,7 +47,7 @@ def subscribe(*, newsletter, email, name="", source, ip=None, language=""):
     """
     email = normalise_email(email)
     name = clean_name(name)
-    if _hard_suppressed(email):
+    if is_hard_suppressed(email):
         return None
     subscriber, _created = Subscriber.objects.get_or_create(
         email=email, defaults={"name": name, "language": language}
@@ -72,7 +57,7 @@ def subscribe(*, newsletter, email, name="", source, ip=None, language=""):
     )
     if subscription.status == Subscription.Status.CONFIRMED:
         return subscription
-    if subscription.status in BLOCKED_STATUSES:
+    if subscription.status in Subscription.BLOCKED_STATUSES:
         return subscription
     _record_consent(
         subscription,
@@ -105,8 +90,6 @@ def request_confirmation(*, subscription):
     at most SIGNUP_RATE_PER_ADDRESS_PER_DAY mails per address per day, and never two
     within CONFIRMATION_RESEND_INTERVAL.
     """
-    from subscribers.tasks import send_confirmation_task
-
     if subscription.status != Subscription.Status.PENDING:
         return False
     now = timezone.now()
@@ -122,7 +105,7 @@ def request_confirmation(*, subscription):
         newsletter_id=subscription.newsletter_id,
         kind=Event.Kind.CONFIRMATION_SENT,
     )
-    send_confirmation_task.delay_on_commit(subscription_id=subscription.pk)
+    enqueue("subscribers.send_confirmation", subscription_id=subscription.pk)
     return True
 
 
@@ -141,16 +124,13 @@ def resend_confirmation(*, newsletter, email):
 @transaction.atomic
 def confirm_subscription(*, subscription, evidence=None):
     """Activate a pending subscription (idempotent); `evidence` goes on the CONFIRMED event."""
-    from subscribers.tasks import send_welcome_task
-
     subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
     if subscription.status != Subscription.Status.PENDING:
         return subscription
     subscription.status = Subscription.Status.CONFIRMED
     subscription.confirmed_at = timezone.now()
     subscription.save(update_fields=["status", "confirmed_at"])
-    # The person proved they own the mailbox: an earlier erasure no longer applies.
-    suppressions_of(subscription.subscriber.email).filter(reason=Suppression.Reason.ERASED).delete()
+    lift_erasure(email=subscription.subscriber.email)
     Event.objects.create(
         subscriber_id=subscription.subscriber_id,
         newsletter_id=subscription.newsletter_id,
@@ -158,17 +138,15 @@ def confirm_subscription(*, subscription, evidence=None):
         data=evidence or {},
     )
     if subscription.newsletter.welcome_enabled:
-        send_welcome_task.delay_on_commit(subscription_id=subscription.pk)
+        enqueue("subscribers.send_welcome", subscription_id=subscription.pk)
     return subscription
 
 
 @transaction.atomic
 def unsubscribe(*, subscription, reason):
     """Stop mail for one newsletter at once; repeating it changes nothing."""
-    updated = Subscription.objects.filter(
-        pk=subscription.pk,
-        status__in=(Subscription.Status.PENDING, Subscription.Status.CONFIRMED),
-    ).update(  # a later signup is a new request: the resend throttle starts over
+    active = Subscription.objects.active().filter(pk=subscription.pk)
+    updated = active.update(  # a later signup is a new request: the resend throttle starts over
         status=Subscription.Status.UNSUBSCRIBED,
         unsubscribed_at=timezone.now(),
         confirmation_sent_at=None,
@@ -186,9 +164,7 @@ def unsubscribe(*, subscription, reason):
 
 def unsubscribe_all(*, subscriber, reason):
     """Unsubscribe from every newsletter of the site; returns how many were active."""
-    active = subscriber.subscriptions.filter(
-        status__in=(Subscription.Status.PENDING, Subscription.Status.CONFIRMED)
-    )
+    active = subscriber.subscriptions.active()
     return sum(unsubscribe(subscription=s, reason=reason) for s in active)
 
 
@@ -285,35 +261,21 @@ def _subscription_data(subscription):
     }
 
 
-def suppress(*, email, reason):
-    """Add the keyed hash of an address to the suppression list (idempotent).
-
-    An entry made under an old hash key moves to the current one, so that the old key is
-    needed for fewer entries over time; the first reason stays.
-    """
-    current = email_hash(email)
-    entry = suppressions_of(email).first()
-    if entry is None:
-        Suppression.objects.get_or_create(email_hash=current, defaults={"reason": reason})
-    elif entry.email_hash != current:
-        Suppression.objects.filter(pk=entry.pk).update(email_hash=current)
-
-
 @transaction.atomic
-def erase_subscriber(*, subscriber):
+def erase_subscriber(*, subscriber, erased_by=None):
     """Delete a subscriber's personal data, keeping only the keyed hash for suppression.
 
     Their events stay as anonymous counts (no link to the person, details dropped: those
     may hold IPs or consent details), so the newsletters' statistics of readers gained and
     lost stay true; each newsletter they still received records the erasure as a loss.
+    A staff member's user id as `erased_by` goes into the admin log in the same
+    transaction: logged if and only if erased.
     """
+    if erased_by is not None:
+        log_erasure(user_id=erased_by, subscriber=subscriber)
     suppress(email=subscriber.email, reason=Suppression.Reason.ERASED)
     forget_in_admin_log(subscriber)
-    active = list(
-        subscriber.subscriptions.filter(
-            status__in=(Subscription.Status.PENDING, Subscription.Status.CONFIRMED)
-        ).values_list("newsletter_id", flat=True)
-    )
+    active = list(subscriber.subscriptions.active().values_list("newsletter_id", flat=True))
     subscriber.events.update(subscriber=None, data={})
     subscriber.delete()
     Event.objects.bulk_create(
@@ -322,58 +284,6 @@ def erase_subscriber(*, subscriber):
             for newsletter_id in active
         ]
         or [Event(kind=Event.Kind.ERASED, reason=Event.Reason.ERASED)]
-    )
-
-
-def _mark_problem(*, email, newsletter, status, kind, reason, suppression_reason):
-    subscriptions = Subscription.objects.filter(subscriber__email=normalise_email(email))
-    if newsletter is not None:
-        subscriptions = subscriptions.filter(newsletter=newsletter)
-    now = timezone.now()
-    for subscription in subscriptions.exclude(status=status):
-        Subscription.objects.filter(pk=subscription.pk).update(status=status, unsubscribed_at=now)
-        Event.objects.create(
-            subscriber_id=subscription.subscriber_id,
-            newsletter_id=subscription.newsletter_id,
-            kind=kind,
-            reason=reason,
-        )
-    suppress(email=email, reason=suppression_reason)
-
-
-@transaction.atomic
-def record_bounce(*, email, newsletter=None, permanent=True):
-    """A permanent bounce stops all mail to the address; a transient one is only noted."""
-    if not permanent:
-        subscriber = Subscriber.objects.filter(email=normalise_email(email)).first()
-        if subscriber:
-            Event.objects.create(
-                subscriber=subscriber,
-                newsletter=newsletter,
-                kind=Event.Kind.BOUNCED,
-                data={"permanent": False},
-            )
-        return
-    _mark_problem(
-        email=email,
-        newsletter=newsletter,
-        status=Subscription.Status.BOUNCED,
-        kind=Event.Kind.BOUNCED,
-        reason=Event.Reason.BOUNCE,
-        suppression_reason=Suppression.Reason.BOUNCED,
-    )
-
-
-@transaction.atomic
-def record_complaint(*, email, newsletter=None):
-    """A spam complaint stops all mail to the address for good."""
-    _mark_problem(
-        email=email,
-        newsletter=newsletter,
-        status=Subscription.Status.COMPLAINED,
-        kind=Event.Kind.COMPLAINED,
-        reason=Event.Reason.COMPLAINT,
-        suppression_reason=Suppression.Reason.COMPLAINED,
     )
 
 

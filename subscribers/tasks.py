@@ -9,7 +9,7 @@ from django.db import OperationalError
 
 from newsletter.models import Newsletter
 from subscribers import emails, services
-from subscribers.imports import jobs as import_jobs
+from subscribers.imports import jobs
 from subscribers.models import Subscription
 
 logger = logging.getLogger(__name__)
@@ -94,4 +94,4 @@ def purge_pending_task():
 @shared_task(name="subscribers.run_import", soft_time_limit=3600, time_limit=3660)
 def run_import_task(job_id):
     """Import the CSV file of one import job (queue "default": it is no reader's mail)."""
-    import_jobs.run_import(job_id=job_id)
+    jobs.run_import(job_id=job_id)

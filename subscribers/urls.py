@@ -1,3 +1,5 @@
+"""The public pages of the subscribers app (namespace `subscribers`)."""
+
 from django.urls import path, register_converter
 
 from subscribers import views

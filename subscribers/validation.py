@@ -59,7 +59,7 @@ def clean_address(raw, *, check_mx=None):
     """Return the canonical form of an address or raise ValidationError with the reason.
 
     The domain may be internationalised (bücher.de); the local part must be ASCII, because
-    mail with a non-ASCII local part needs SMTPUTF8 end to end (see DELIVERABILITY.md).
+    mail with a non-ASCII local part needs SMTPUTF8 end to end.
     The MX lookup is a network call, so it only runs when SIGNUP_CHECK_MX is on.
     """
     check_mx = settings.SIGNUP_CHECK_MX if check_mx is None else check_mx

@@ -123,7 +123,7 @@ def _pending_or_done(token):
     return (
         Subscription.objects.select_related("subscriber", "newsletter")
         .filter(token=token)
-        .exclude(status__in=services.BLOCKED_STATUSES)
+        .exclude(status__in=Subscription.BLOCKED_STATUSES)
         .first()
     )
 
@@ -182,9 +182,9 @@ def _subscriber(token):
 
 
 def _active_newsletters(subscriber):
-    active = (Subscription.Status.PENDING, Subscription.Status.CONFIRMED)
     return Newsletter.objects.filter(
-        subscriptions__subscriber=subscriber, subscriptions__status__in=active
+        subscriptions__subscriber=subscriber,
+        subscriptions__status__in=Subscription.ACTIVE_STATUSES,
     )
 
 

@@ -15,12 +15,11 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from newsletter.models import Delivery
 from newsletter.sending import backends, emails
 from subscribers.models import Subscriber, Subscription
-from subscribers.suppression import email_hash, suppressed_among
+from subscribers.suppression import email_hash, skip_reason, suppressed_hashes
 
 logger = logging.getLogger(__name__)
 
@@ -158,21 +157,6 @@ def readers_from_rows(rows):
         )
         result.append((delivery_id, reader, ""))
     return result
-
-
-def suppressed_hashes(addresses):
-    """The (current) suppression hashes of those among these addresses that are suppressed,
-    under whichever hash key (one indexed query)."""
-    return {email_hash(address) for address in suppressed_among(addresses)}
-
-
-def skip_reason(status, suppressed):
-    """Why a reader with this subscription status must not get mail now ("" if they may)."""
-    if status != Subscription.Status.CONFIRMED:
-        return _("no longer subscribed (%s)") % (status or "gone")
-    if suppressed:
-        return _("address is suppressed")
-    return ""
 
 
 def refused_now(issue, readers):

@@ -19,6 +19,7 @@ from django.utils.crypto import constant_time_compare
 from newsletter.models import Delivery, TrackingEvent
 from newsletter.sending import delivery_reference
 from subscribers import services as subscriber_services
+from subscribers import suppression
 from subscribers.models import Event, Subscription
 
 logger = logging.getLogger(__name__)
@@ -105,9 +106,9 @@ def apply(delivery, kind, *, esp_name, event):
         # Some providers (SparkPost) answer List-Unsubscribe themselves and only tell us.
         unsubscribe_reader(delivery)
     elif kind == TrackingEvent.Kind.COMPLAINED:
-        subscriber_services.record_complaint(email=email, newsletter=newsletter)
+        suppression.record_complaint(email=email, newsletter=newsletter)
     else:
-        subscriber_services.record_bounce(email=email, newsletter=newsletter, permanent=True)
+        suppression.record_bounce(email=email, newsletter=newsletter, permanent=True)
         detail = event.description or event.mta_response or ""
         reason = clean(f"{esp_name}: {event.event_type} {clean(detail, 400)}", 500)
         Delivery.objects.filter(pk=delivery.pk).update(

@@ -1,6 +1,7 @@
 """Django admin for readers: lists with counts, bulk actions, history, CSV import/export.
 
-Actions and views stay thin: every change goes through subscribers.services.
+Actions and views stay thin: every change goes through subscribers.services (and the
+suppression list through subscribers.suppression).
 """
 
 from django import forms
@@ -10,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from newsletter.models import Newsletter
 from staff.read_only import ReadOnlyAdminMixin
-from subscribers import services
+from subscribers import services, suppression
 from subscribers.admin.actions import (
     ERASE_PERMISSION,
     EXPORT_PERMISSION,
@@ -23,8 +24,8 @@ from subscribers.admin.actions import (
 )
 from subscribers.admin.add import AddReaderAdminMixin
 from subscribers.admin.imports import ImportViewsMixin
+from subscribers.hashing import email_hash
 from subscribers.models import Event, Subscriber, Subscription, Suppression
-from subscribers.suppression import email_hash, email_hashes
 
 
 def status_counts(queryset):
@@ -142,49 +143,47 @@ class SubscriptionAdmin(ImportViewsMixin, admin.ModelAdmin):
             )
 
 
-class NewsletterFilter(admin.SimpleListFilter):
-    title = _("newsletter")
-    parameter_name = "newsletter"
+class SubscriptionListFilter(admin.SimpleListFilter):
+    """Readers by one field of their subscriptions; subscription_filter() makes each one."""
+
+    field = ""  # the lookup on the subscriptions
+    options = staticmethod(list)  # () -> [(value, label)]
 
     def lookups(self, request, model_admin):
-        return [(n.pk, n.name) for n in Newsletter.objects.all()]
+        return self.options()
 
     def queryset(self, request, queryset):
         if self.value():
-            return queryset.filter(subscriptions__newsletter_id=self.value()).distinct()
+            return queryset.filter(**{f"subscriptions__{self.field}": self.value()}).distinct()
         return queryset
 
 
-class StatusFilter(admin.SimpleListFilter):
-    title = _("status")
-    parameter_name = "status"
-
-    def lookups(self, request, model_admin):
-        return Subscription.Status.choices
-
-    def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(subscriptions__status=self.value()).distinct()
-        return queryset
+def subscription_filter(parameter, title, options, *, field=None):
+    """A SubscriptionListFilter for `parameter`, on the field of that name unless given."""
+    attributes = {
+        "title": title,
+        "parameter_name": parameter,
+        "field": field or parameter,
+        "options": staticmethod(options),
+    }
+    return type(f"{parameter.title()}Filter", (SubscriptionListFilter,), attributes)
 
 
-class SourceFilter(admin.SimpleListFilter):
-    title = _("source")
-    parameter_name = "source"
+def newsletter_choices():
+    return [(n.pk, n.name) for n in Newsletter.objects.all()]
 
-    def lookups(self, request, model_admin):
-        return Subscription.Source.choices
 
-    def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(subscriptions__source=self.value()).distinct()
-        return queryset
+SUBSCRIPTION_FILTERS = (
+    subscription_filter("newsletter", _("newsletter"), newsletter_choices, field="newsletter_id"),
+    subscription_filter("status", _("status"), lambda: Subscription.Status.choices),
+    subscription_filter("source", _("source"), lambda: Subscription.Source.choices),
+)
 
 
 @admin.register(Subscriber)
 class SubscriberAdmin(AddReaderAdminMixin, admin.ModelAdmin):
     list_display = ("email", "name", "newsletter_count", "created_at")
-    list_filter = (NewsletterFilter, StatusFilter, SourceFilter, "created_at")
+    list_filter = (*SUBSCRIPTION_FILTERS, "created_at")
     search_fields = ("email", "name")
     date_hierarchy = "created_at"
     inlines = (SubscriptionInline, EventInline)
@@ -238,7 +237,7 @@ class SuppressionAdmin(admin.ModelAdmin):
     def get_search_results(self, request, queryset, search_term):
         # Search by address: hash the term, the list only knows hashes.
         if search_term:
-            return queryset.filter(email_hash__in=email_hashes(search_term)), False
+            return queryset.of([search_term]), False
         return queryset, False
 
     search_fields = ("email_hash",)
@@ -247,6 +246,6 @@ class SuppressionAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        services.suppress(email=form.cleaned_data["email"], reason=Suppression.Reason.ADMIN)
+        suppression.suppress(email=form.cleaned_data["email"], reason=Suppression.Reason.ADMIN)
         saved = Suppression.objects.get(email_hash=email_hash(form.cleaned_data["email"]))
         obj.pk, obj.email_hash, obj.reason = saved.pk, saved.email_hash, saved.reason

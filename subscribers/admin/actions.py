@@ -10,18 +10,15 @@ the keyed hash instead of the address: erasure removes personal data from the lo
 from itertools import islice
 
 from django.contrib import admin
-from django.contrib.admin.models import CHANGE, DELETION, LogEntry
-from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from subscribers import services
-from subscribers.imports.importing import export_rows
-from subscribers.models import Event, Subscriber, Subscription
-from subscribers.suppression import email_hash
+from subscribers.export import export_rows
+from subscribers.models import Event, Subscription
 
 EXPORT_PERMISSION = "subscribers.export_subscriber"
 ERASE_PERMISSION = "subscribers.delete_subscriber"
@@ -35,18 +32,6 @@ def log_change(request, objects, message):
     objects = iter(objects)
     while batch := list(islice(objects, LOG_BATCH)):
         LogEntry.objects.log_actions(request.user.pk, batch, CHANGE, message)
-
-
-def log_erasure(request, subscriber):
-    """Record the erasure under the keyed hash (the erasure itself scrubs older entries)."""
-    LogEntry.objects.create(
-        user_id=request.user.pk,
-        content_type=ContentType.objects.get_for_model(Subscriber),
-        object_id=str(subscriber.pk),
-        object_repr=email_hash(subscriber.email),
-        action_flag=DELETION,
-        change_message=gettext("Erased"),
-    )
 
 
 # -- subscriptions ----------------------------------------------------------------------
@@ -67,7 +52,7 @@ def resend_confirmation_selected(modeladmin, request, queryset):
 
 def resend_confirmations(request, subscriptions):
     """Queue confirmations for the pending ones; logs each on its subscription."""
-    pending = subscriptions.filter(status=Subscription.Status.PENDING).select_related("subscriber")
+    pending = subscriptions.pending().select_related("subscriber")
     sent = [s for s in pending if services.request_confirmation(subscription=s)]
     log_change(request, sent, gettext("Resent confirmation"))
     return len(sent)
@@ -120,9 +105,7 @@ def resend_people(modeladmin, request, queryset):
 def erase_people(modeladmin, request, queryset):
     count = 0
     for subscriber in queryset:
-        with transaction.atomic():  # logged if and only if erased
-            log_erasure(request, subscriber)
-            services.erase_subscriber(subscriber=subscriber)
+        services.erase_subscriber(subscriber=subscriber, erased_by=request.user.pk)
         count += 1
     modeladmin.message_user(
         request, ngettext("%(n)d person erased.", "%(n)d people erased.", count) % {"n": count}

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 
 from newsletter.models import Newsletter
 from subscribers.field_keys import custom_field_key, placeholder_for
-from subscribers.imports import jobs as import_jobs
+from subscribers.imports import jobs
 from subscribers.imports.importing import ColumnMapping, guess_mapping
 from subscribers.imports.uploads import (
     Upload,
@@ -200,7 +200,7 @@ class ImportViewsMixin:
             request.POST or None, header=header, initial=_guesses(token, header, sample)
         )
         if request.method == "POST" and form.is_valid():
-            job = import_jobs.start_import(
+            job = jobs.start_import(
                 upload=upload,
                 newsletter=form.cleaned_data["newsletter"],
                 mapping=form.mapping(),
@@ -227,17 +227,17 @@ class ImportViewsMixin:
         context = self._import_context(
             request, _("Import of %(file)s") % {"file": job.original_name}, job=job
         )
-        context["progress"] = import_jobs.progress(job)
+        context["progress"] = jobs.progress(job)
         return TemplateResponse(
             request, "admin/subscribers/subscription/import_progress.html", context
         )
 
     def import_progress_json(self, request, job_id):
-        return JsonResponse(import_jobs.progress(self._job(request, job_id)))
+        return JsonResponse(jobs.progress(self._job(request, job_id)))
 
     def import_rejects_view(self, request, job_id):
         job = self._job(request, job_id)
-        path = import_jobs.rejects_path(job)
+        path = jobs.rejects_path(job)
         # A running job may be in the middle of a chunk: the file is complete once done.
         if not (job.finished and job.rejected and path.exists()):
             raise Http404(_("This import has no rejected rows to download (yet)."))
@@ -250,7 +250,7 @@ class ImportViewsMixin:
 
     def import_resume_view(self, request, job_id):
         job = self._job(request, job_id)
-        if import_jobs.resume_import(job=job):
+        if jobs.resume_import(job=job):
             messages.success(request, _("The import goes on from the last row it saved."))
         return HttpResponseRedirect(_progress_url(job))
 
@@ -299,10 +299,10 @@ class ImportJobAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:subscribers_import_progress", args=[object_id]))
 
     def delete_model(self, request, obj):
-        import_jobs.delete_files(obj)
+        jobs.delete_files(obj)
         super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset):
         for job in queryset:
-            import_jobs.delete_files(job)
+            jobs.delete_files(job)
         super().delete_queryset(request, queryset)

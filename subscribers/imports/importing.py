@@ -1,14 +1,12 @@
-"""CSV import and export of subscribers, streaming in chunks so memory stays bounded.
+"""CSV import of subscribers, streaming in chunks so memory stays bounded.
 
-Import rules (issue #3): every row is validated and each rejected row is reported with
+Import rules: every row is validated and each rejected row is reported with
 its reason; suppressed addresses are skipped; existing subscriptions are never changed,
 so importing the same file twice changes nothing; and rows only become confirmed when
 the importer declared that these people already opted in, a declaration recorded as the
 consent evidence of every imported subscription.
 """
 
-import csv
-import json
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -22,8 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from subscribers.imports import csv_rows
-from subscribers.imports import postgres_copy as import_copy
+from subscribers.imports import csv_rows, postgres_copy
 from subscribers.models import Event, Subscriber, Subscription
 from subscribers.suppression import suppressed_among
 from subscribers.validation import AddressCleaner, clean_name
@@ -173,7 +170,7 @@ def import_subscribers(
         pass  # done before the interruption
     declaration = opted_in_declaration.strip()
     # The COPY rows (hashes, tokens) are made in the reading thread too.
-    copy_rows = import_copy.copy_rows if connection.vendor == "postgresql" else None
+    copy_rows = postgres_copy.copy_rows if connection.vendor == "postgresql" else None
     parsed = _parsed_chunks(reader, mapping, chunk_size, copy_rows)
     # closing(): on an error the reading thread stops at once, not when collected.
     with closing(_read_ahead(parsed, language=translation.get_language())) as chunks:
@@ -305,7 +302,7 @@ def _add_row(chunk, line, email, row, mapping):
 def _import_chunk(newsletter, chunk, declaration, report):
     """Create what is new in one chunk; returns the ids of newly subscribed people."""
     if chunk.copy_rows is not None:
-        suppressed, new_ids = import_copy.write_chunk(newsletter, chunk.copy_rows, declaration)
+        suppressed, new_ids = postgres_copy.write_chunk(newsletter, chunk.copy_rows, declaration)
     else:
         suppressed, new_ids = _write_chunk(newsletter, chunk.rows, declaration)
     report.suppressed += suppressed
@@ -365,59 +362,3 @@ def _create_subscriptions(newsletter, subscriber_ids, declaration):
             for subscriber_id in subscriber_ids
         ]
     )
-
-
-# --- Export ---------------------------------------------------------------------------
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-EXPORT_HEADER = [
-    "email",
-    "name",
-    "status",
-    "source",
-    "subscribed_at",
-    "confirmed_at",
-    "unsubscribed_at",
-    "consent_version",
-    "custom_fields",
-]
-
-
-def safe_cell(value):
-    """Neutralise cells a spreadsheet would run as a formula (CSV injection, OWASP)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def export_rows(subscriptions):
-    """CSV lines (header first) for a queryset of subscriptions, fetched in chunks."""
-
-    class Echo:
-        def write(self, value):
-            return value
-
-    writer = csv.writer(Echo())
-    yield writer.writerow(EXPORT_HEADER)
-    rows = subscriptions.select_related("subscriber").order_by("pk")
-    for subscription in rows.iterator(chunk_size=2000):
-        subscriber = subscription.subscriber
-        yield writer.writerow(
-            [
-                safe_cell(value)
-                for value in (
-                    subscriber.email,
-                    subscriber.name,
-                    subscription.status,
-                    subscription.source,
-                    subscription.subscribed_at and subscription.subscribed_at.isoformat(),
-                    subscription.confirmed_at and subscription.confirmed_at.isoformat(),
-                    subscription.unsubscribed_at and subscription.unsubscribed_at.isoformat(),
-                    subscription.consent_version,
-                    _custom_fields_cell(subscriber.custom_fields),
-                )
-            ]
-        )
-
-
-def _custom_fields_cell(custom_fields):
-    return json.dumps(custom_fields, ensure_ascii=False, sort_keys=True) if custom_fields else ""

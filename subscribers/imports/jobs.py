@@ -16,16 +16,17 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from subscribers import services
+from subscribers.export import safe_cell
 from subscribers.imports.importing import (
     ColumnMapping,
     ImportRefused,
     ImportReport,
     Rejection,
     import_subscribers,
-    safe_cell,
 )
 from subscribers.imports.uploads import imports_dir, open_upload
 from subscribers.models import ImportJob, Subscription
+from subscribers.queue import enqueue
 
 logger = logging.getLogger(__name__)
 REJECTS_HEADER = ["line", "value", "reason"]
@@ -39,8 +40,6 @@ def rejects_path(job):
 @transaction.atomic
 def start_import(*, upload, newsletter, mapping, opted_in_declaration, send_confirmations, user):
     """Record an import job for a checked upload and queue it for the worker."""
-    from subscribers.tasks import run_import_task
-
     declaration = opted_in_declaration.strip()
     job = ImportJob.objects.create(
         newsletter=newsletter,
@@ -54,7 +53,7 @@ def start_import(*, upload, newsletter, mapping, opted_in_declaration, send_conf
         # Confirmations are for pending rows; declared opt-ins are confirmed already.
         send_confirmations=send_confirmations and not declaration,
     )
-    run_import_task.delay_on_commit(job_id=job.pk)
+    enqueue("subscribers.run_import", job_id=job.pk)
     return job
 
 
@@ -66,9 +65,10 @@ def run_import(*, job_id):
        subscriptions together with the job's counters.
     3. Mark the job done and delete the uploaded file; any error marks it failed.
     """
-    claimed = ImportJob.objects.filter(
-        pk=job_id, status__in=(ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
-    ).update(status=ImportJob.Status.RUNNING, started_at=Coalesce("started_at", timezone.now()))
+    due = ImportJob.objects.unfinished().filter(pk=job_id)
+    claimed = due.update(
+        status=ImportJob.Status.RUNNING, started_at=Coalesce("started_at", timezone.now())
+    )
     if not claimed:
         return None
     job = ImportJob.objects.select_related("newsletter").get(pk=job_id)
@@ -202,13 +202,11 @@ def progress(job):
 @transaction.atomic
 def resume_import(*, job):
     """Queue a failed job again; it goes on after the last row it committed."""
-    from subscribers.tasks import run_import_task
-
     updated = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.FAILED).update(
         status=ImportJob.Status.QUEUED, error="", finished_at=None
     )
     if updated:
-        run_import_task.delay_on_commit(job_id=job.pk)
+        enqueue("subscribers.run_import", job_id=job.pk)
     return bool(updated)
 
 

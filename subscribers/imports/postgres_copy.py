@@ -3,9 +3,10 @@
 Creating thousands of model instances per chunk and sending them as parameter arrays
 cost more than reading and validating the file. Here a chunk's rows go over COPY into a
 temporary table, and three statements do the rest in the database: drop the suppressed
-addresses, add the new subscribers, and add the missing subscriptions together with
-their "imported" events. The rules are those of subscribers.imports.importing (the ORM writer
-there does the same for SQLite); the caller runs each chunk in a transaction.
+addresses (with the statement subscribers.suppression makes for it), add the new
+subscribers, and add the missing subscriptions together with their "imported" events.
+The rules are those of subscribers.imports.importing (the ORM writer there does the same
+for SQLite); the caller runs each chunk in a transaction.
 """
 
 import json
@@ -13,8 +14,9 @@ import json
 from django.db import connection, models
 from django.utils import timezone
 
-from subscribers.models import Event, Subscriber, Subscription, Suppression, new_token
-from subscribers.suppression import email_hashes
+from subscribers.hashing import email_hashes
+from subscribers.models import Event, Subscriber, Subscription, new_token
+from subscribers.suppression import delete_suppressed_sql
 
 ROWS = "import_rows"  # temporary: private to this database session
 COPY_COLUMNS = "position, email, email_hashes, name, custom_fields, subscriber_token, token"
@@ -32,10 +34,7 @@ def write_chunk(newsletter, rows, declaration):
     """Write the copy_rows() of a chunk; returns (suppressed count, new subscriber ids)."""
     with connection.cursor() as cursor:
         _fill_rows_table(cursor, rows)
-        cursor.execute(
-            f"DELETE FROM {ROWS} USING {Suppression._meta.db_table} AS s "  # noqa: S608  # nosec B608
-            f"WHERE s.email_hash = ANY({ROWS}.email_hashes)"
-        )
+        cursor.execute(delete_suppressed_sql(ROWS, "email_hashes"))
         suppressed = cursor.rowcount
         now = timezone.now()
         cursor.execute(*_insert_subscribers(newsletter, now))

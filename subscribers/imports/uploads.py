@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from subscribers.imports.csv_rows import CsvRows
 from subscribers.imports.importing import guess_mapping
+from subscribers.models import ImportJob
 
 UPLOAD_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{24}\.csv$")
 UPLOAD_SALT = "subscribers.import-upload"
@@ -192,12 +193,10 @@ def remove_stale_uploads():
 
     Files of failed jobs stay for a resume; done jobs delete theirs.
     """
-    from subscribers.models import ImportJob
-
     cutoff = time.time() - UPLOAD_MAX_AGE
     active = set(
         ImportJob.objects.filter(
-            status__in=(ImportJob.Status.QUEUED, ImportJob.Status.RUNNING, ImportJob.Status.FAILED)
+            status__in=(*ImportJob.UNFINISHED_STATUSES, ImportJob.Status.FAILED)
         ).values_list("upload_name", flat=True)
     )
     for path in imports_dir().glob("*.csv"):

@@ -14,7 +14,7 @@ from django.db import connection
 
 from newsletter.models import Issue, Newsletter, Upload
 from subscribers.models import Subscriber, Subscription, Suppression
-from subscribers.services import is_suppressed, suppress
+from subscribers.suppression import is_suppressed, suppress
 from tests.conftest import BASE_DIR, database_url_for_processes
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -96,7 +96,7 @@ def test_a_backup_restores_into_a_new_empty_site(site, tmp_path):
     with empty_site(tmp_path / "new") as env:
         result = manage(["restore", archive], env)
         assert result.returncode == 0, result.stderr
-        count = "from subscribers.services import is_suppressed as s; " + (
+        count = "from subscribers.suppression import is_suppressed as s; " + (
             "from subscribers.models import Subscriber as S; "
             "print(S.objects.count(), s('gone@example.org'))"
         )

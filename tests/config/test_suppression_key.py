@@ -12,11 +12,11 @@ HASH_KEY = "h4sh-k3y-Vg5Cf9Dx6Sz3Qw8Rt1Yu4Io7Pa2Sd5Fg8Hj1Kl4Zx7Cv0Bn3Mq6W"
 NEXT_HASH_KEY = "n3xt-h4sh-Lk9Jh8Gf7Ds6Ap5Oi4Uz3Tr2Ew1Qm0Nb9Vc8Xy7Wq6Er5Ty4Ui3Op"
 ROTATED_SECRET_KEY = "r0tat3d-Pl1Mk4Nj7Bh2Vg5Cf9Dx6Sz3Qw8Rt1Yu4Io7Pa2Sd5Fg8Hj1Kl4Zx7C"
 SUPPRESS = (
-    "from subscribers.services import suppress; "
+    "from subscribers.suppression import suppress; "
     "suppress(email='gone@example.org', reason='complained')"
 )
 IS_SUPPRESSED = (
-    "from subscribers.services import is_suppressed; print(is_suppressed('gone@example.org'))"
+    "from subscribers.suppression import is_suppressed; print(is_suppressed('gone@example.org'))"
 )
 KEY_SETTINGS = PROCESS_SETTINGS | {"SUPPRESSION_HASH_KEY", "SUPPRESSION_HASH_KEY_FALLBACKS"}
 

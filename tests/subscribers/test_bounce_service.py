@@ -1,6 +1,6 @@
 import pytest
 
-from subscribers import services
+from subscribers import services, suppression
 from subscribers.models import Event, Subscription, Suppression
 
 pytestmark = pytest.mark.django_db
@@ -8,17 +8,17 @@ pytestmark = pytest.mark.django_db
 
 def test_a_permanent_bounce_stops_mail_and_suppresses_the_address(newsletter, make_subscription):
     subscription = make_subscription(status=Subscription.Status.CONFIRMED)
-    services.record_bounce(email="READER@example.org")
+    suppression.record_bounce(email="READER@example.org")
     subscription.refresh_from_db()
     assert subscription.status == Subscription.Status.BOUNCED
     assert Suppression.objects.get().reason == Suppression.Reason.BOUNCED
     assert Event.objects.get(kind=Event.Kind.BOUNCED).reason == Event.Reason.BOUNCE
-    assert services.is_suppressed("reader@example.org")
+    assert suppression.is_suppressed("reader@example.org")
 
 
 def test_a_transient_bounce_is_only_noted(newsletter, make_subscription):
     subscription = make_subscription(status=Subscription.Status.CONFIRMED)
-    services.record_bounce(email="reader@example.org", permanent=False)
+    suppression.record_bounce(email="reader@example.org", permanent=False)
     subscription.refresh_from_db()
     assert subscription.status == Subscription.Status.CONFIRMED
     assert not Suppression.objects.exists()
@@ -30,8 +30,8 @@ def test_a_complaint_marks_every_subscription_and_is_idempotent(
 ):
     make_subscription(status=Subscription.Status.CONFIRMED)
     make_subscription(status=Subscription.Status.CONFIRMED, to=other_newsletter)
-    services.record_complaint(email="reader@example.org")
-    services.record_complaint(email="reader@example.org")
+    suppression.record_complaint(email="reader@example.org")
+    suppression.record_complaint(email="reader@example.org")
     assert set(Subscription.objects.values_list("status", flat=True)) == {"complained"}
     assert Event.objects.filter(kind=Event.Kind.COMPLAINED).count() == 2
     assert Suppression.objects.count() == 1

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from subscribers.models import Event, Subscriber, Subscription, Suppression
-from subscribers.services import is_suppressed
+from subscribers.suppression import is_suppressed
 
 pytestmark = pytest.mark.django_db
 

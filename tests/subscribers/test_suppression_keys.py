@@ -2,11 +2,10 @@
 
 import pytest
 
-from newsletter.sending.ledger import suppressed_hashes
-from subscribers import services
+from subscribers import services, suppression
 from subscribers.imports.importing import ColumnMapping, import_subscribers
 from subscribers.models import Subscriber, Subscription, Suppression
-from subscribers.suppression import email_hash
+from subscribers.suppression import email_hash, suppressed_hashes
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +18,7 @@ def suppressed_under_old_key(settings):
     """gone@example.org suppressed under OLD_KEY, which has since become a fallback."""
     settings.SUPPRESSION_HASH_KEY = OLD_KEY
     settings.SUPPRESSION_HASH_KEY_FALLBACKS = []
-    services.suppress(email="gone@example.org", reason=Suppression.Reason.COMPLAINED)
+    suppression.suppress(email="gone@example.org", reason=Suppression.Reason.COMPLAINED)
     old_hash = email_hash("gone@example.org")
     settings.SUPPRESSION_HASH_KEY = NEW_KEY
     settings.SUPPRESSION_HASH_KEY_FALLBACKS = [OLD_KEY]
@@ -28,16 +27,16 @@ def suppressed_under_old_key(settings):
 
 def test_an_address_suppressed_under_an_old_key_is_still_suppressed(suppressed_under_old_key):
     assert email_hash("gone@example.org") != suppressed_under_old_key
-    assert services.is_suppressed("gone@example.org")
-    assert services.is_suppressed("Gone@Example.org ")
-    assert not services.is_suppressed("other@example.org")
+    assert suppression.is_suppressed("gone@example.org")
+    assert suppression.is_suppressed("Gone@Example.org ")
+    assert not suppression.is_suppressed("other@example.org")
 
 
 def test_without_the_old_key_in_the_fallbacks_the_entry_is_not_recognised(
     suppressed_under_old_key, settings
 ):
     settings.SUPPRESSION_HASH_KEY_FALLBACKS = []
-    assert not services.is_suppressed("gone@example.org")
+    assert not suppression.is_suppressed("gone@example.org")
 
 
 def test_the_sending_engine_skips_an_address_suppressed_under_an_old_key(
@@ -48,12 +47,12 @@ def test_the_sending_engine_skips_an_address_suppressed_under_an_old_key(
 
 
 def test_suppressing_again_moves_the_entry_to_the_current_key(suppressed_under_old_key, settings):
-    services.suppress(email="gone@example.org", reason=Suppression.Reason.ADMIN)
+    suppression.suppress(email="gone@example.org", reason=Suppression.Reason.ADMIN)
     entry = Suppression.objects.get()
     assert entry.email_hash == email_hash("gone@example.org")
     assert entry.reason == Suppression.Reason.COMPLAINED  # the first reason stays
     settings.SUPPRESSION_HASH_KEY_FALLBACKS = []
-    assert services.is_suppressed("gone@example.org")
+    assert suppression.is_suppressed("gone@example.org")
 
 
 def test_an_import_skips_an_address_suppressed_under_an_old_key(
@@ -72,7 +71,7 @@ def test_an_import_skips_an_address_suppressed_under_an_old_key(
 def test_confirming_lifts_an_erasure_recorded_under_an_old_key(settings, make_subscription):
     settings.SUPPRESSION_HASH_KEY = OLD_KEY
     settings.SUPPRESSION_HASH_KEY_FALLBACKS = []
-    services.suppress(email="back@example.org", reason=Suppression.Reason.ERASED)
+    suppression.suppress(email="back@example.org", reason=Suppression.Reason.ERASED)
     settings.SUPPRESSION_HASH_KEY = NEW_KEY
     settings.SUPPRESSION_HASH_KEY_FALLBACKS = [OLD_KEY]
     subscription = make_subscription("back@example.org")

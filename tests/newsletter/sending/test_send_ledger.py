@@ -15,6 +15,7 @@ from newsletter.models import Delivery, Issue
 from newsletter.sending import emails, ledger
 from newsletter.sending.breaker import CircuitBreaker
 from subscribers import services as subscriber_services
+from subscribers import suppression
 from subscribers.models import Subscription
 from tests.conftest import RecordingHandler, free_port, send_over_smtp_to
 from tests.fakes.audience import make_issue, make_newsletter, make_readers, subscribe
@@ -83,7 +84,7 @@ def test_readers_who_leave_during_the_send_are_skipped(newsletter, smtp_server):
     issue = make_issue(newsletter)
     sending.start_send(issue=issue)
     subscriber_services.unsubscribe(subscription=leaving, reason="link")
-    subscriber_services.record_bounce(email="bounced@example.com")
+    suppression.record_bounce(email="bounced@example.com")
     drain(issue)
     assert statuses(issue) == {
         "stays@example.com": "sent",
@@ -97,7 +98,7 @@ def test_a_suppressed_address_is_skipped_even_if_confirmed(newsletter, smtp_serv
     subscribe(newsletter, "blocked@example.com")
     issue = make_issue(newsletter)
     sending.start_send(issue=issue)
-    subscriber_services.suppress(email="blocked@example.com", reason="admin")
+    suppression.suppress(email="blocked@example.com", reason="admin")
     Subscription.objects.update(status="confirmed")  # suppression alone must be enough
     drain(issue)
     assert statuses(issue) == {"blocked@example.com": "skipped"}

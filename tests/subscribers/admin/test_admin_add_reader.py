@@ -6,7 +6,7 @@ import pytest
 from django.contrib.admin.models import ADDITION, LogEntry
 
 from staff.roles import AUTHOR, OWNER
-from subscribers import services
+from subscribers import suppression
 from subscribers.models import Event, Subscriber, Subscription, Suppression
 from tests.staff.staff_users import StaffClient, make_staff
 
@@ -72,7 +72,7 @@ def test_an_owner_starts_double_opt_in_with_a_confirmation_mail(
 
 
 def test_a_suppressed_address_is_refused_with_a_reason(owner, newsletter):
-    services.suppress(email="ada@example.org", reason=Suppression.Reason.COMPLAINED)
+    suppression.suppress(email="ada@example.org", reason=Suppression.Reason.COMPLAINED)
 
     response = owner.submit(ADD, add_data(newsletter))
 

@@ -3,7 +3,7 @@ import io
 
 import pytest
 
-from subscribers.imports.importing import export_rows, safe_cell
+from subscribers.export import export_rows, safe_cell
 from subscribers.models import Subscription
 
 pytestmark = pytest.mark.django_db
