@@ -46,6 +46,7 @@ def engine_message(issue):
     """The exact bytes the sending engine puts on the wire for reader 1, if it is there."""
     try:
         from newsletter.sending.backends import message_bytes
+
         from newsletter.sending.emails import Reader, build_message
     except ImportError:
         return None

@@ -3,14 +3,14 @@
 from django.conf import settings
 from django.core.cache import cache
 
-from newsletter import sending
 from newsletter.models import Delivery
+from newsletter.sending import dispatch
 
 
 def drain(issue, rounds=200):
     """Work the ledger in this process, the way a lane does, until nothing is claimable."""
     for _ in range(rounds):
-        result = sending.lane_step(issue.pk)
+        result = dispatch.lane_step(issue.pk)
         if not result.keep_going:
             return result
     raise AssertionError("the ledger did not drain")

@@ -8,9 +8,10 @@ from django.utils import timezone
 
 from newsletter import sending
 from newsletter.models import Delivery, Issue
-from newsletter.sending import backends, batching, delivery_reference, emails
+from newsletter.sending import delivery_reference, emails, providers
 from newsletter.sending.breaker import CircuitBreaker
-from newsletter.sending.providers import esp_templates
+from newsletter.sending.providers import merge
+from newsletter.sending.providers.postmark import ensure_template, forget_all
 from subscribers.models import Subscriber, Subscription
 from tests.fakes.audience import make_issue, make_newsletter, make_readers
 from tests.fakes.postmark import TOKEN, FakePostmark
@@ -28,8 +29,8 @@ def postmark(settings):
     settings.SEND_ESP_MESSAGE_STREAM = "broadcast"
     settings.SEND_RETRY_BASE_SECONDS = 0.01
     settings.SITE_URL = "https://news.example.org"
-    backends._django_mail.clear()
-    esp_templates.forget_all()  # templates stored at an earlier test's fake
+    providers._django_mail.clear()
+    forget_all()  # templates stored at an earlier test's fake
     CircuitBreaker("postmark").record_success()
     yield fake
     CircuitBreaker("postmark").record_success()
@@ -200,13 +201,13 @@ def test_an_edited_issue_gets_a_new_template_and_finished_issues_lose_theirs(pos
     first = make_issue(newsletter)
     sending.start_send(issue=first)
     drain(first)
-    first_alias = batching.plan_for(Issue.objects.get(pk=first.pk)).template
+    first_alias = providers.plan_for(Issue.objects.get(pk=first.pk)).template
     second = make_issue(newsletter, slug="second")
-    draft_alias = batching.plan_for(second).template
+    draft_alias = providers.plan_for(second).template
     second.body_markdown = "Changed for {{ name }}."
     second.save()
     second = Issue.objects.get(pk=second.pk)
-    edited_alias = batching.plan_for(second).template
+    edited_alias = providers.plan_for(second).template
     assert len({first_alias, draft_alias, edited_alias}) == 3
     sending.start_send(issue=second)
     drain(second)
@@ -305,7 +306,7 @@ def test_the_quick_to_header_is_the_email_packages(name):
         unsubscribe_url="",
         preferences_url="",
     )
-    assert batching.to_header(reader) == emails.to_header(reader)
+    assert merge.to_header(reader) == emails.to_header(reader)
 
 
 def test_a_network_error_retries_the_batch(postmark, settings):
@@ -314,7 +315,7 @@ def test_a_network_error_retries_the_batch(postmark, settings):
     make_readers(newsletter, 3)
     issue = make_issue(newsletter)
     sending.start_send(issue=issue)
-    esp_templates.ensure_template(issue, *_stored(issue))  # stored; then the API goes away
+    ensure_template(issue, *_stored(issue))  # stored; then the API goes away
     postmark.stop()
     drain(issue)
     assert set(statuses(issue).values()) == {"retrying"}
@@ -322,7 +323,7 @@ def test_a_network_error_retries_the_batch(postmark, settings):
 
 
 def _stored(issue):
-    plan = batching.plan_for(issue)
+    plan = providers.plan_for(issue)
     return plan.template, plan.form
 
 
