@@ -100,19 +100,6 @@ class Reader:
     preferences_url: str
 
 
-def reader_for(delivery, subscription):
-    subscriber = delivery.subscriber
-    return reader_from_row(
-        delivery_id=delivery.pk,
-        subscriber_id=subscriber.pk,
-        email=subscriber.email,
-        name=subscriber.name,
-        custom_fields=subscriber.custom_fields,
-        subscriber_token=subscriber.token,
-        subscription_token=subscription.token,
-    )
-
-
 def reader_from_row(
     *, delivery_id, subscriber_id, email, name, custom_fields, subscriber_token, subscription_token
 ):

@@ -94,13 +94,6 @@ def is_refused(alias, locked=False):
     return refused is not None and time.monotonic() - refused[1] < REFUSAL_SECONDS
 
 
-def forget_all():
-    """Forget what this process knows about stored templates (new credentials, tests)."""
-    with _known_lock:
-        _known.clear()
-        _refused.clear()
-
-
 def forget_template(alias):
     """The provider says the template is gone: the next batch stores it again."""
     with _known_lock:

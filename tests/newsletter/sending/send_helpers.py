@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from newsletter.models import Delivery
-from newsletter.sending import dispatch
+from newsletter.sending import dispatch, emails
 
 
 def drain(issue, rounds=200):
@@ -24,3 +24,17 @@ def forget_send_state():
     """Drop lane, wake-up and breaker keys: the test database reuses issue ids (SQLite)."""
     cache.clear()  # on Redis this empties the test's Redis database, breakers included
     (settings.VAR_DIR / "breaker.json").unlink(missing_ok=True)
+
+
+def reader_for(delivery, subscription):
+    """The Reader the engine loads for this delivery (as ledger.load_readers builds it)."""
+    subscriber = delivery.subscriber
+    return emails.reader_from_row(
+        delivery_id=delivery.pk,
+        subscriber_id=subscriber.pk,
+        email=subscriber.email,
+        name=subscriber.name,
+        custom_fields=subscriber.custom_fields,
+        subscriber_token=subscriber.token,
+        subscription_token=subscription.token,
+    )

@@ -11,17 +11,17 @@ from newsletter.models import Delivery, Issue
 from newsletter.sending import delivery_reference, emails, providers
 from newsletter.sending.breaker import CircuitBreaker
 from newsletter.sending.providers import merge
-from newsletter.sending.providers.postmark import ensure_template, forget_all
+from newsletter.sending.providers.postmark import ensure_template
 from subscribers.models import Subscriber, Subscription
 from tests.fakes.audience import make_issue, make_newsletter, make_readers
 from tests.fakes.postmark import TOKEN, FakePostmark
-from tests.newsletter.sending.send_helpers import drain, statuses
+from tests.newsletter.sending.send_helpers import drain, reader_for, statuses
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def postmark(settings):
+def postmark(settings, monkeypatch):
     fake = FakePostmark().start()
     settings.EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"
     settings.ANYMAIL = {"POSTMARK_SERVER_TOKEN": TOKEN, "POSTMARK_API_URL": fake.url}
@@ -30,7 +30,9 @@ def postmark(settings):
     settings.SEND_RETRY_BASE_SECONDS = 0.01
     settings.SITE_URL = "https://news.example.org"
     providers._django_mail.clear()
-    forget_all()  # templates stored at an earlier test's fake
+    # Templates stored at an earlier test's fake:
+    monkeypatch.setattr("newsletter.sending.providers.postmark._known", set())
+    monkeypatch.setattr("newsletter.sending.providers.postmark._refused", {})
     CircuitBreaker("postmark").record_success()
     yield fake
     CircuitBreaker("postmark").record_success()
@@ -155,7 +157,7 @@ def expected_parts(issue, address):
     subscription = Subscription.objects.get(
         newsletter=issue.newsletter, subscriber=delivery.subscriber
     )
-    reader = emails.reader_for(delivery, subscription)
+    reader = reader_for(delivery, subscription)
     return emails.personalised_parts(issue, reader)
 
 

@@ -11,9 +11,10 @@ from newsletter.models import Delivery, Issue
 from newsletter.sending import delivery_reference, emails, providers
 from newsletter.sending.breaker import CircuitBreaker
 from subscribers.models import Subscription
+from tests.fakes.amazon_ses import FakeAmazonSES
 from tests.fakes.audience import make_issue, make_newsletter, make_readers, subscribe
-from tests.fakes.esp import FAKES, FakeAmazonSES
-from tests.newsletter.sending.send_helpers import drain, forget_send_state, statuses
+from tests.fakes.esp import FAKES
+from tests.newsletter.sending.send_helpers import drain, forget_send_state, reader_for, statuses
 
 pytestmark = [
     pytest.mark.django_db,
@@ -44,7 +45,7 @@ def expected_mail(issue, address):
     subscription = Subscription.objects.get(
         newsletter=issue.newsletter, subscriber=delivery.subscriber
     )
-    reader = emails.reader_for(delivery, subscription)
+    reader = reader_for(delivery, subscription)
     return delivery, subscription, emails.personalised_parts(issue, reader)
 
 

@@ -21,7 +21,7 @@ from newsletter.sending.smtp.connection import PooledSMTP
 from newsletter.sending.transport import SMTP_BACKENDS
 from tests.conftest import SMTPServer
 from tests.fakes.audience import make_issue, make_newsletter, subscribe
-from tests.newsletter.sending.send_helpers import drain
+from tests.newsletter.sending.send_helpers import drain, reader_for
 
 pytestmark = pytest.mark.django_db
 DATE_LINE = re.compile(rb"^Date: .*\r\n", re.MULTILINE)
@@ -219,9 +219,7 @@ def test_the_engine_sends_through_the_fast_path_and_records_the_message_id(issue
     drain(issue)
     received = smtp_server.wait_for_mail("anna@example.com")[0]
     delivery = Delivery.objects.get()
-    expected = wire.wire_mail(
-        issue, emails.reader_for(delivery, delivery.subscriber.subscriptions.get())
-    )
+    expected = wire.wire_mail(issue, reader_for(delivery, delivery.subscriber.subscriptions.get()))
     assert DATE_LINE.sub(b"", received.raw) == DATE_LINE.sub(b"", expected.raw)
     assert delivery.status == Delivery.Status.SENT
     assert delivery.provider_message_id == expected.message_id
