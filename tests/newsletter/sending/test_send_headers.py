@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from newsletter import sending
 from newsletter.models import Delivery
 from newsletter.sending import emails
-from newsletter.sending.smtp import dkim as signing
 from newsletter.sending.smtp.connection import mail_options
+from newsletter.sending.smtp.dkim import private_key
 from tests.conftest import RecordingHandler, free_port, send_over_smtp_to
 from tests.fakes.audience import make_issue, make_newsletter, subscribe
 from tests.newsletter.sending.send_helpers import drain
@@ -103,9 +103,9 @@ def test_it_signs_with_dkim_covering_the_unsubscribe_headers(issue, smtp_server,
     ).decode()
     settings.DKIM_SELECTOR = "rb1"
     settings.DKIM_DOMAIN = "example.org"
-    signing.private_key.cache_clear()
+    private_key.cache_clear()
     raw = send_one(issue, smtp_server).raw
-    signing.private_key.cache_clear()
+    private_key.cache_clear()
     signature = unfolded_header(raw, b"DKIM-Signature")
     signed = re.search(r"h=([^;]+)", signature).group(1).replace(" ", "").lower().split(":")
     assert {"from", "list-unsubscribe", "list-unsubscribe-post"} <= set(signed)
