@@ -69,7 +69,7 @@ def list_id_header(newsletter):
 
 
 def list_id_for_transport(newsletter):
-    """The List-Id every transport gets (always ASCII now: Brevo sends non-ASCII header
+    """The List-Id every transport gets (always ASCII: Brevo sends non-ASCII header
     values as raw 8-bit, which anymail refuses)."""
     return list_id_header(newsletter)
 
