@@ -314,9 +314,10 @@ def anymail_error_outcome(error, transport):
     return Outcome(TRANSIENT, error=error_text, retry_after=wait)
 
 
-def anymail_recipient_outcome(status, transport, fallback_error=""):
+def anymail_recipient_outcome(status, transport):
+    """One recipient's answer in anymail_status; none at all is retried."""
     if status is None:
-        return Outcome(TRANSIENT, error=fallback_error or "no status from the provider")
+        return Outcome(TRANSIENT, error="no status from the provider")
     if status.status in ("rejected", "invalid"):
         return Outcome(PERMANENT, error=f"{transport}: {status.status}")
     if status.status == "failed":
