@@ -6,7 +6,6 @@ model field's default, so new fields with defaults do not break the harness.
 """
 
 import json
-import textwrap
 
 from django.db import connection, models
 
@@ -31,15 +30,6 @@ def issue_markdown(sections=6):
         parts += [""]
     parts += ["Thanks for reading,", "", "The editors"]
     return "\n".join(parts)
-
-
-ISSUE_HTML_FALLBACK = textwrap.dedent(
-    """\
-    <p>Hello {name},</p>
-    {sections}
-    <p>Thanks for reading,</p><p>The editors</p>
-    <p><a href="{unsubscribe_url}">Unsubscribe</a></p>"""
-)
 
 
 def reset():
@@ -94,13 +84,10 @@ def create_issue(newsletter, slug="issue-1", status=None):
         issue.status = status
     issue.save()
     if not issue.body_html:
-        try:
-            from newsletter.rendering import render_markdown
-        except ImportError:
-            render_markdown = None
-        if render_markdown:
-            issue.body_html = render_markdown(issue.body_markdown)
-            issue.save(update_fields=["body_html"])
+        from newsletter.rendering import render_markdown
+
+        issue.body_html = render_markdown(issue.body_markdown)
+        issue.save(update_fields=["body_html"])
     return issue
 
 

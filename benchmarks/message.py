@@ -4,15 +4,11 @@ The transport ceiling (smtp-source) and the peer send these same bytes, or the s
 HTML body, so that every side moves the same amount of mail.
 """
 
-from benchmarks import data
-
 
 def rundbrief_render(issue, reader_name="Reader 1"):
-    """(subject, html, text) as Rundbrief personalises it, or None before rendering lands."""
-    try:
-        from newsletter.rendering import Recipient, render_issue
-    except ImportError:
-        return None
+    """(subject, html, text) as Rundbrief personalises it."""
+    from newsletter.rendering import Recipient, render_issue
+
     recipient = Recipient(
         email="reader1@example.test",
         name=reader_name,
@@ -23,32 +19,16 @@ def rundbrief_render(issue, reader_name="Reader 1"):
     return render_issue(issue).personalise(recipient)
 
 
-def fallback_render():
-    """A plain 8 KB issue when the renderer is not there yet (recorded in the report)."""
-    section = "<h2>Section</h2><p>" + data.MARKDOWN_PARAGRAPH + "</p>"
-    html = data.ISSUE_HTML_FALLBACK.format(
-        name="Reader 1",
-        sections="\n".join([section] * 16),
-        unsubscribe_url="http://127.0.0.1:8000/u/su1n000000000000000001/",
-    )
-    return "This month at Benchmark Weekly", html, html
-
-
 def reference(issue):
     """(subject, html, text, origin) of the benchmark message."""
-    rendered = rundbrief_render(issue)
-    if rendered:
-        return (*rendered, "newsletter.rendering.render_issue")
-    return (*fallback_render(), "fallback HTML (newsletter.rendering not available)")
+    return (*rundbrief_render(issue), "newsletter.rendering.render_issue")
 
 
 def engine_message(issue):
-    """The exact bytes the sending engine puts on the wire for reader 1, if it is there."""
-    try:
-        from newsletter.sending.backends import message_bytes
-        from newsletter.sending.emails import Reader, build_message
-    except ImportError:
-        return None
+    """The exact bytes the sending engine puts on the wire for reader 1."""
+    from newsletter.sending.emails import Reader, build_message
+    from newsletter.sending.smtp.wire import message_bytes
+
     reader = Reader(
         delivery_id=1,
         subscriber_id=1,
@@ -64,22 +44,6 @@ def engine_message(issue):
 
 def raw_message(issue):
     """(RFC 5322 bytes for one reader, where they came from, HTML size in bytes)."""
-    from django.core.mail import EmailMultiAlternatives
-
-    subject, html, text, origin = reference(issue)
+    html = reference(issue)[1]
     engine_bytes = engine_message(issue)
-    if engine_bytes:
-        return engine_bytes, "newsletter.sending.emails.build_message", len(html.encode())
-
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=text,
-        from_email=issue.newsletter.from_header,
-        to=["reader1@example.test"],
-        headers={
-            "List-Unsubscribe": "<http://127.0.0.1:8000/u/su1n000000000000000001/>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
-    )
-    message.attach_alternative(html, "text/html")
-    return message.message().as_bytes(), origin, len(html.encode())
+    return engine_bytes, "newsletter.sending.emails.build_message", len(html.encode())

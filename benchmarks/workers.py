@@ -16,13 +16,9 @@ class NotRun(Exception):
 
 
 def engine():
-    """newsletter.sending, or NotRun while the sending engine has not landed."""
-    try:
-        from newsletter import sending
-    except ImportError as error:
-        raise NotRun(f"the sending engine is not there yet ({error})") from error
-    if not hasattr(sending, "start_send"):
-        raise NotRun("newsletter.sending has no start_send yet")
+    """newsletter.sending (imported once Django is set up)."""
+    from newsletter import sending
+
     return sending
 
 

@@ -9,7 +9,7 @@ from celery import shared_task
 
 from newsletter import sending
 from newsletter.models import Issue
-from newsletter.sending import lanes
+from newsletter.sending import dispatch, lanes
 
 
 @shared_task(name="newsletter.send_issue")
@@ -24,7 +24,7 @@ def send_issue_task(*, issue_id):
 @shared_task(name="newsletter.send_batch", soft_time_limit=240, time_limit=300)
 def send_batch_task(*, issue_id, lane, token):
     """One step of a lane; the chain goes on with a fresh task while work is claimable."""
-    result = sending.run_lane(issue_id=issue_id, lane=lane, token=token)
+    result = dispatch.run_lane(issue_id=issue_id, lane=lane, token=token)
     if result.keep_going:
         send_batch_task.delay(issue_id=issue_id, lane=lane, token=token)
 

@@ -17,6 +17,7 @@ import json
 import time
 from functools import cache
 
+import redis
 from django.conf import settings
 
 KEY_TTL_SECONDS = 86400  # a breaker nobody touched for a day is forgotten
@@ -75,8 +76,6 @@ def cool_down_seconds(trips):
 
 @cache
 def redis_client(url):
-    import redis
-
     return redis.Redis.from_url(url)
 
 

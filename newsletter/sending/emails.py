@@ -1,12 +1,10 @@
-"""Build the newsletter mail for one reader: personalised parts plus the bulk-mail headers.
-
-See shared DELIVERABILITY.md: List-Unsubscribe (+ one-click Post), List-Id, a deterministic
-Message-ID on MAIL_DOMAIN, Reply-To, Feedback-ID, anymail tags and metadata.
+"""Build the newsletter mail for one reader: personalised parts plus the bulk-mail headers
+(List-Unsubscribe with its one-click Post, List-Id, a deterministic Message-ID on
+MAIL_DOMAIN, Reply-To, Feedback-ID, anymail tags and metadata).
 """
 
 import hashlib
 import hmac
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.header import Header
@@ -16,26 +14,21 @@ from functools import lru_cache
 
 from anymail.message import AnymailMessage
 from django.conf import settings
-from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
+from config.site import absolute_reverse
+from newsletter import rendering
 from newsletter.sending import delivery_reference
+from newsletter.sending.per_process import IssueCache
+from subscribers.models import Subscriber
 
-_render_cache = {}
-_render_lock = threading.Lock()
+rendered_issues = IssueCache()
 
 
 def rendered_issue(issue):
     """The issue rendered once per worker process (re-rendered only when it was edited)."""
-    from newsletter.rendering import render_issue
-
     key = (issue.pk, issue.updated_at)
-    with _render_lock:
-        cached = _render_cache.get(issue.pk)
-        if cached is None or cached[0] != key:
-            cached = (key, render_issue(issue))
-            _render_cache[issue.pk] = cached
-        return cached[1]
+    return rendered_issues.get(issue.pk, key, lambda: rendering.render_issue(issue))
 
 
 def message_id_for(issue_id, subscriber_id):
@@ -49,26 +42,18 @@ def message_id_for(issue_id, subscriber_id):
     return f"<{issue_id}.{digest}@{settings.MAIL_DOMAIN}>"
 
 
-def absolute_url(name, fallback_path, **kwargs):
-    """SITE_URL + the named route; the contract path while the route is not wired yet."""
-    try:
-        path = reverse(name, kwargs=kwargs)
-    except NoReverseMatch:
-        path = fallback_path
-    return settings.SITE_URL + path
-
-
 TOKEN_SLOT = "rbtokenslot"  # noqa: S105 - a placeholder in a URL, not a secret  # nosec B105
 
 
 @lru_cache(maxsize=8)
-def token_url_pattern(name, fallback_path, site_url):
-    """The reversed URL with a slot for the token: reverse() once, not once per reader."""
-    return absolute_url(name, fallback_path.replace("{token}", TOKEN_SLOT), token=TOKEN_SLOT)
+def token_url_pattern(name, site_url):
+    """The reversed URL with a slot for the token: reverse() once, not once per reader
+    (`site_url` keys the cache: the pattern includes it)."""
+    return absolute_reverse(name, token=TOKEN_SLOT)
 
 
-def token_url(name, fallback_path, token):
-    return token_url_pattern(name, fallback_path, settings.SITE_URL).replace(TOKEN_SLOT, token)
+def token_url(name, token):
+    return token_url_pattern(name, settings.SITE_URL).replace(TOKEN_SLOT, token)
 
 
 def list_id_header(newsletter):
@@ -84,7 +69,7 @@ def list_id_header(newsletter):
 
 
 def list_id_for_transport(newsletter):
-    """The List-Id every transport gets (always ASCII now: Brevo sends non-ASCII header
+    """The List-Id every transport gets (always ASCII: Brevo sends non-ASCII header
     values as raw 8-bit, which anymail refuses)."""
     return list_id_header(newsletter)
 
@@ -115,19 +100,6 @@ class Reader:
     preferences_url: str
 
 
-def reader_for(delivery, subscription):
-    subscriber = delivery.subscriber
-    return reader_from_row(
-        delivery_id=delivery.pk,
-        subscriber_id=subscriber.pk,
-        email=subscriber.email,
-        name=subscriber.name,
-        custom_fields=subscriber.custom_fields,
-        subscriber_token=subscriber.token,
-        subscription_token=subscription.token,
-    )
-
-
 def reader_from_row(
     *, delivery_id, subscriber_id, email, name, custom_fields, subscriber_token, subscription_token
 ):
@@ -138,10 +110,8 @@ def reader_from_row(
         email=email,
         name=name,
         custom_fields=custom_fields or {},
-        unsubscribe_url=token_url("subscribers:unsubscribe", "/u/{token}/", subscription_token),
-        preferences_url=token_url(
-            "subscribers:preferences", "/preferences/{token}/", subscriber_token
-        ),
+        unsubscribe_url=token_url("subscribers:unsubscribe", subscription_token),
+        preferences_url=token_url("subscribers:preferences", subscriber_token),
     )
 
 
@@ -152,19 +122,12 @@ def web_url_for(issue):
 @lru_cache(maxsize=8)
 def issue_url(newsletter_slug, issue_slug, site_url):
     """The issue's archive URL: reverse() once per issue, not once per reader."""
-    return absolute_url(
-        "newsletter:issue",
-        f"/{newsletter_slug}/{issue_slug}/",
-        slug=newsletter_slug,
-        issue_slug=issue_slug,
-    )
+    return absolute_reverse("newsletter:issue", slug=newsletter_slug, issue_slug=issue_slug)
 
 
 def recipient_for(issue, reader):
     """The rendering's view of a reader: the values its placeholders are filled with."""
-    from newsletter.rendering import Recipient
-
-    return Recipient(
+    return rendering.Recipient(
         email=reader.email,
         name=reader.name,
         custom_fields=reader.custom_fields,
@@ -233,8 +196,6 @@ def build_message(issue, reader, *, subject_prefix=""):
 
 def reader_for_test_send(issue, address):
     """A reader for a test send: real data if the address subscribes, links that do nothing."""
-    from subscribers.models import Subscriber
-
     subscriber = Subscriber.objects.filter(email__iexact=address).first()
     web_url = web_url_for(issue)
     return Reader(

@@ -17,7 +17,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from newsletter.models import Delivery
-from newsletter.sending import backends, emails
+from newsletter.sending import emails
+from newsletter.sending.outcomes import PERMANENT, SENT, TRANSIENT
 from subscribers.models import Subscriber, Subscription
 from subscribers.suppression import email_hash, skip_reason, suppressed_hashes
 
@@ -188,14 +189,14 @@ def record_outcomes(outcomes, breaker, transport):
     3. The breaker's bookkeeping last, guarded: a shared-cache fault costs a count, not
        the batch.
     """
-    sent = {i: o.provider_message_id[:255] for i, o in outcomes if o.status == backends.SENT}
+    sent = {i: o.provider_message_id[:255] for i, o in outcomes if o.status == SENT}
     if sent:
         mark_sent(sent, transport)
     transient = 0
     for delivery_id, outcome in outcomes:
-        if outcome.status != backends.SENT:
+        if outcome.status != SENT:
             record_error(delivery_id, outcome, transport)
-            transient += outcome.status == backends.TRANSIENT
+            transient += outcome.status == TRANSIENT
     try:
         note_in_breaker(breaker, transient=transient, sent=len(sent))
     except Exception:
@@ -244,7 +245,7 @@ def record_error(delivery_id, outcome, transport):
     """A transient error retries with backoff (until SEND_MAX_ATTEMPTS), a permanent fails."""
     rows = Delivery.objects.filter(id=delivery_id, status=Delivery.Status.SENDING)
     attempts = rows.values_list("attempts", flat=True).first() or 0  # 0: cancelled meanwhile
-    if outcome.status == backends.PERMANENT or attempts >= settings.SEND_MAX_ATTEMPTS:
+    if outcome.status == PERMANENT or attempts >= settings.SEND_MAX_ATTEMPTS:
         rows.update(status=Delivery.Status.FAILED, provider=transport, error=outcome.error)
         return
     rows.update(

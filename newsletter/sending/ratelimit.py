@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from functools import cache
 
+import redis
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
@@ -123,8 +124,6 @@ def buckets_for(transport, domain):
 
 @cache
 def redis_script():
-    import redis
-
     client = redis.Redis.from_url(settings.REDIS_URL)
     return client.register_script(TAKE_SCRIPT)
 

@@ -9,8 +9,9 @@ from django.conf import settings
 from django.core.mail.backends.smtp import EmailBackend
 from django.core.mail.message import sanitize_address
 
-from newsletter.sending import backends, emails
+from newsletter.sending import emails
 from newsletter.sending.smtp import dkim
+from newsletter.sending.smtp.connection import mail_options
 
 
 def wire_bytes(email_message):
@@ -34,7 +35,7 @@ class SMTPEmailBackend(EmailBackend):
         raw = dkim.sign(wire_bytes(email_message), sender)
         try:
             self.connection.ehlo_or_helo_if_needed()
-            options = backends.mail_options(self.connection, raw, utf8=False)
+            options = mail_options(self.connection, raw, utf8=False)
             self.connection.sendmail(sender, recipients, raw, mail_options=options)
         except smtplib.SMTPException:
             if not self.fail_silently:

@@ -1,12 +1,12 @@
 """A newsletter mail's SMTP bytes, serialised once per issue and filled in per reader.
 
-Serialising a 20 KB MIME message with Python's email package costs about 1.5 ms of CPU,
-nine tenths of the SMTP path's work per mail. Yet one issue's mails differ only in a few
+Serialising a MIME message with Python's email package is most of the SMTP path's work
+per mail (docs/performance.md, "Sending"). Yet one issue's mails differ only in a few
 headers and in the two bodies. So the issue's mail is serialised once with slots in those
 places (the skeleton), and each reader's mail is the skeleton with their values put in,
 encoded by the same functions the email package uses: the result is byte for byte what
-`backends.message_bytes` gives (tests/newsletter/sending/smtp/test_wire.py compares the
-two). The two bodies are kept as templates of encoded text and value slots, so that a
+`message_bytes` gives (tests/newsletter/sending/smtp/test_wire.py compares the two).
+The two bodies are kept as templates of encoded text and value slots, so that a
 reader's mail encodes only the reader's values, not 20 KB of text.
 
 What the skeleton cannot express goes the slow way (`wire_mail` returns None): a body
@@ -14,12 +14,15 @@ that needs quoted-printable (a line over 998 octets), an address that needs SMTP
 test send (no Message-ID from the ledger).
 """
 
+import io
 import re
-import threading
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
+from email.generator import BytesGenerator
+from email.headerregistry import Address
 from email.utils import format_datetime
 from functools import lru_cache
 
@@ -27,7 +30,8 @@ from django.core.mail.message import RFC5322_EMAIL_LINE_LENGTH_LIMIT as LINE_LIM
 from django.core.mail.message import forbid_multi_line_headers
 
 from newsletter import rendering
-from newsletter.sending import backends, emails
+from newsletter.sending import emails
+from newsletter.sending.per_process import IssueCache
 
 # The headers that change from reader to reader; all others are the same in every mail.
 READER_HEADERS = ("Subject", "To", "Date", "Message-ID", "List-Unsubscribe")
@@ -60,6 +64,57 @@ class Skeleton:
     bodies: tuple = ()  # per MIME part: Text pieces and (index, context) slots, or None
 
 
+@dataclass(frozen=True)
+class WireMail:
+    """A mail ready for the SMTP conversation: bytes made, addresses in ASCII."""
+
+    sender: str
+    recipient: str
+    raw: bytes
+    message_id: str
+
+
+def envelope_address(address):
+    """Domain as IDNA (always valid); the local part is left as is (may need SMTPUTF8)."""
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{domain.encode('idna').decode('ascii')}"
+
+
+def mime_of(message):
+    """The message's MIME tree with a multipart boundary already set.
+
+    Left unset, the email generator draws one and then searches every part's text for
+    it, per mail. A random 128-bit boundary cannot occur in text written before it was
+    drawn, so that search is skipped.
+    """
+    mime = message.message()
+    if mime.is_multipart() and mime.get_boundary() is None:
+        mime.set_boundary(f"=_rb_{secrets.token_hex(16)}")
+    return mime
+
+
+def message_bytes(message, recipient, utf8):
+    """A Django message's RFC 5322 bytes with CRLF (the slow way, and the reference the
+    skeleton matches); for SMTPUTF8 the To header carries the raw address.
+
+    Django refuses a non-ASCII local part, so the message is built with a stand-in
+    address and the real one is put into the header afterwards.
+    """
+    if not utf8:
+        return mime_of(message).as_bytes(linesep="\r\n")
+    real_to, message.to = message.to, ["stand-in@invalid.invalid"]
+    try:
+        mime = mime_of(message)
+    finally:
+        message.to = real_to
+    name = getattr(message, "reader_name", "")
+    local, _, domain = recipient.rpartition("@")
+    mime.replace_header("To", str(Address(display_name=name, username=local, domain=domain)))
+    buffer = io.BytesIO()
+    BytesGenerator(buffer, policy=policy.SMTPUTF8.clone(linesep="\r\n")).flatten(mime)
+    return buffer.getvalue()
+
+
 def header_slot(name):
     return f"RBSLOTH{name}."
 
@@ -67,7 +122,7 @@ def header_slot(name):
 def skeleton_of(message):
     """The skeleton of a message built by emails.build_message: its MIME tree serialised
     with markers for the reader's headers, both bodies and their transfer encodings."""
-    mime = backends.mime_of(message)
+    mime = mime_of(message)
     for name in READER_HEADERS:
         mime.replace_header(name, header_slot(name))
     parts = mime.get_payload()
@@ -89,8 +144,7 @@ def skeleton_of(message):
     return pieces, mime.get_boundary().encode()
 
 
-_skeletons = {}
-_skeletons_lock = threading.Lock()
+skeletons = IssueCache()
 
 
 def skeleton_for(issue, reader):
@@ -106,19 +160,19 @@ def skeleton_for(issue, reader):
         emails.list_id_for_transport(newsletter),
         emails.feedback_id(issue),
     )
-    with _skeletons_lock:
-        skeleton = _skeletons.get(issue.pk)
-        if skeleton is None or skeleton.key != key:
-            pieces, boundary = skeleton_of(emails.build_message(issue, reader))
-            rendered = emails.rendered_issue(issue)
-            skeleton = Skeleton(
-                key=key,
-                pieces=tuple(pieces or ()),
-                boundary=boundary,
-                bodies=(body_template(rendered.text_parts), body_template(rendered.html_parts)),
-            )
-            _skeletons[issue.pk] = skeleton
-        return skeleton if skeleton.pieces else None
+    skeleton = skeletons.get(issue.pk, key, lambda: new_skeleton(issue, reader, key))
+    return skeleton if skeleton.pieces else None
+
+
+def new_skeleton(issue, reader, key):
+    pieces, boundary = skeleton_of(emails.build_message(issue, reader))
+    rendered = emails.rendered_issue(issue)
+    return Skeleton(
+        key=key,
+        pieces=tuple(pieces or ()),
+        boundary=boundary,
+        bodies=(body_template(rendered.text_parts), body_template(rendered.html_parts)),
+    )
 
 
 @lru_cache(maxsize=2)
@@ -140,8 +194,8 @@ def header_bytes(name, value):
 
 def fits_one_line(name, value):
     """Whether the email package would write this header unchanged on one line (a short
-    printable ASCII value with single spaces): then it need not be asked, which costs a
-    tenth of a millisecond per header."""
+    printable ASCII value with single spaces): then it need not be asked, which is the
+    costly part of a header."""
     return (
         len(name) + 2 + len(value) <= WIRE_POLICY.max_line_length
         and value.isascii()
@@ -231,8 +285,8 @@ def reader_bodies(issue, skeleton, reader):
 
 def wire_mail(issue, reader):
     """The reader's mail ready for SMTP, or None when it must be built the slow way."""
-    sender = backends.envelope_address(issue.newsletter.from_email)
-    recipient = backends.envelope_address(reader.email)
+    sender = envelope_address(issue.newsletter.from_email)
+    recipient = envelope_address(reader.email)
     if reader.subscriber_id is None or not (sender.isascii() and recipient.isascii()):
         return None
     skeleton = skeleton_for(issue, reader)
@@ -262,7 +316,7 @@ def wire_mail(issue, reader):
             out.append(bodies[piece[1]][0])
         else:
             out.append(bodies[piece[1]][1])
-    return backends.WireMail(
+    return WireMail(
         sender=sender,
         recipient=recipient,
         raw=b"".join(out),

@@ -11,6 +11,7 @@ import time
 from collections import Counter
 
 import pytest
+import redis
 from django.conf import settings as django_settings
 
 from newsletter import sending
@@ -98,8 +99,6 @@ def test_killing_workers_at_random_points_skips_no_reader(start_worker, smtp_ser
     not django_settings.REDIS_URL, reason="flushing Redis needs Redis (the embedded run has none)"
 )
 def test_a_flushed_redis_mid_send_is_repaired_by_the_sweeper(start_worker, smtp_server):
-    import redis
-
     newsletter = make_newsletter()
     addresses = make_readers(newsletter, 1000)
     issue = make_issue(newsletter)

@@ -5,6 +5,7 @@ import time
 import uuid
 
 import pytest
+import redis
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 
@@ -17,8 +18,6 @@ from tests.newsletter.sending.send_helpers import drain
 
 def clear_buckets():
     if django_settings.REDIS_URL:
-        import redis
-
         client = redis.Redis.from_url(django_settings.REDIS_URL)
         for key in client.scan_iter(ratelimit.KEY_PREFIX + "*"):
             client.delete(key)

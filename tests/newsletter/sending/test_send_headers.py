@@ -14,8 +14,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from newsletter import sending
 from newsletter.models import Delivery
-from newsletter.sending import backends, emails
-from newsletter.sending.smtp import dkim as signing
+from newsletter.sending import emails
+from newsletter.sending.smtp.connection import mail_options
+from newsletter.sending.smtp.dkim import private_key
 from tests.conftest import RecordingHandler, free_port, send_over_smtp_to
 from tests.fakes.audience import make_issue, make_newsletter, subscribe
 from tests.newsletter.sending.send_helpers import drain
@@ -102,9 +103,9 @@ def test_it_signs_with_dkim_covering_the_unsubscribe_headers(issue, smtp_server,
     ).decode()
     settings.DKIM_SELECTOR = "rb1"
     settings.DKIM_DOMAIN = "example.org"
-    signing.private_key.cache_clear()
+    private_key.cache_clear()
     raw = send_one(issue, smtp_server).raw
-    signing.private_key.cache_clear()
+    private_key.cache_clear()
     signature = unfolded_header(raw, b"DKIM-Signature")
     signed = re.search(r"h=([^;]+)", signature).group(1).replace(" ", "").lower().split(":")
     assert {"from", "list-unsubscribe", "list-unsubscribe-post"} <= set(signed)
@@ -214,9 +215,7 @@ def test_an_ascii_body_needs_no_parameter(smtp_server):
     connection = smtplib.SMTP("127.0.0.1", smtp_server.port)
     try:
         connection.ehlo()
-        assert backends.mail_options(connection, b"Subject: plain\r\n\r\nHi\r\n", False) == []
-        assert backends.mail_options(connection, "Subject: ä\r\n".encode(), False) == [
-            "BODY=8BITMIME"
-        ]
+        assert mail_options(connection, b"Subject: plain\r\n\r\nHi\r\n", False) == []
+        assert mail_options(connection, "Subject: ä\r\n".encode(), False) == ["BODY=8BITMIME"]
     finally:
         connection.quit()

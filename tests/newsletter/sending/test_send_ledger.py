@@ -10,9 +10,9 @@ from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from newsletter import sending
+from newsletter import rendering, sending
 from newsletter.models import Delivery, Issue
-from newsletter.sending import emails, ledger
+from newsletter.sending import dispatch, emails, ledger
 from newsletter.sending.breaker import CircuitBreaker
 from subscribers import services as subscriber_services
 from subscribers import suppression
@@ -193,10 +193,10 @@ def test_a_worker_hands_back_its_claim_when_the_issue_is_paused_mid_batch(
     make_readers(newsletter, 6)
     issue = make_issue(newsletter)
     sending.start_send(issue=issue)
-    monkeypatch.setattr(sending, "STATUS_CHECK_SECONDS", 0)
+    monkeypatch.setattr(dispatch, "STATUS_CHECK_SECONDS", 0)
     ids = ledger.claim_batch(issue_id=issue.pk, size=6)
     Issue.objects.filter(pk=issue.pk).update(status=Issue.Status.PAUSED)
-    sending.send_claimed(
+    dispatch.send_claimed(
         issue=issue, claimed=ledger.load_readers(issue, ids), breaker=CircuitBreaker("smtp")
     )
     assert smtp_server.received == []
@@ -302,7 +302,7 @@ def test_a_successful_probe_closes_the_breaker(newsletter, smtp_server, settings
     breaker.record_transient()
     time.sleep(0.3)  # the cool-down is over: half-open
     assert breaker.state() == breaker.HALF_OPEN
-    sending.lane_step(issue.pk)
+    dispatch.lane_step(issue.pk)
     assert len(smtp_server.received) == 1  # exactly one probe
     assert breaker.state() == breaker.CLOSED
     drain(issue)
@@ -323,13 +323,10 @@ def test_due_scheduled_issues_start_and_future_ones_wait(newsletter):
 
 
 def test_the_issue_is_rendered_once_for_all_readers(newsletter, smtp_server, monkeypatch):
-    from newsletter import rendering
-    from newsletter.sending import emails
-
     calls = []
     real = rendering.render_issue
     monkeypatch.setattr(rendering, "render_issue", lambda issue: calls.append(1) or real(issue))
-    emails._render_cache.clear()
+    emails.rendered_issues.clear()
     make_readers(newsletter, 40)
     issue = make_issue(newsletter)
     sending.start_send(issue=issue)

@@ -9,8 +9,9 @@ from django.conf import settings as django_settings
 
 from newsletter import sending
 from newsletter.models import Delivery, Issue
-from newsletter.sending import backends, ledger
+from newsletter.sending import ledger
 from newsletter.sending.breaker import CircuitBreaker
+from newsletter.sending.outcomes import SENT, TRANSIENT, Outcome
 from tests.conftest import free_port, wait_for
 from tests.fakes.audience import make_issue, make_newsletter, make_readers
 from tests.newsletter.sending.send_helpers import forget_send_state, statuses
@@ -36,9 +37,9 @@ def test_a_breaker_that_cannot_count_loses_no_record_of_sent_mail(settings):
     with pytest.raises(Exception):  # noqa: B017 - whatever the client raises
         breaker.record_transient()
     outcomes = [
-        (first, backends.Outcome(backends.SENT, provider_message_id="<a@x>")),
-        (second, backends.Outcome(backends.TRANSIENT, error="smtp: 451 try again")),
-        (third, backends.Outcome(backends.SENT, provider_message_id="<c@x>")),
+        (first, Outcome(SENT, provider_message_id="<a@x>")),
+        (second, Outcome(TRANSIENT, error="smtp: 451 try again")),
+        (third, Outcome(SENT, provider_message_id="<c@x>")),
     ]
     ledger.record_outcomes(outcomes, breaker, "smtp")
     assert sorted(statuses(issue).values()) == ["retrying", "sent", "sent"]

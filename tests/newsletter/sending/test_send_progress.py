@@ -9,9 +9,9 @@ from django.utils import timezone, translation
 
 from newsletter import sending
 from newsletter.models import Delivery, Issue
-from newsletter.sending import backends, ledger
-from newsletter.sending import progress as send_progress
+from newsletter.sending import ledger, send_progress
 from newsletter.sending.breaker import CircuitBreaker
+from newsletter.sending.transport import transport_name
 from tests.fakes.audience import make_issue, make_newsletter, make_readers
 from tests.newsletter.sending.send_helpers import drain, forget_send_state
 
@@ -48,7 +48,7 @@ def test_a_send_going_at_full_speed_waits_for_nothing(issue):
 
 
 def test_an_open_breaker_says_when_the_next_try_is(issue):
-    breaker = CircuitBreaker(backends.transport_name())
+    breaker = CircuitBreaker(transport_name())
     breaker.record_transient(2)
     data = sending.progress(issue=issue)
     text = reasons(issue)["breaker"]["text"]
@@ -106,7 +106,7 @@ def test_the_rate_of_a_young_send_is_measured_since_its_start(issue):
 
 
 def test_the_waiting_reasons_are_in_german_too(issue):
-    CircuitBreaker(backends.transport_name()).record_transient(2)
+    CircuitBreaker(transport_name()).record_transient(2)
     sending.pause_send(issue=issue)
     with translation.override("de"):
         data = sending.progress(issue=issue)

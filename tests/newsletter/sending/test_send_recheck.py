@@ -15,7 +15,7 @@ from django.db import connection
 
 from newsletter import sending
 from newsletter.models import Issue
-from newsletter.sending import backends
+from newsletter.sending import dispatch, providers
 from newsletter.sending.breaker import CircuitBreaker
 from subscribers import services as subscriber_services
 from subscribers.models import Event, Subscription, Suppression
@@ -28,7 +28,7 @@ from tests.newsletter.sending.send_helpers import drain, forget_send_state, stat
 # The world changes from another thread, which only sees committed rows.
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SLOWER_THAN_A_RECHECK = sending.RECHECK_SECONDS + 0.2
+SLOWER_THAN_A_RECHECK = dispatch.RECHECK_SECONDS + 0.2
 
 
 @pytest.fixture(autouse=True)
@@ -68,10 +68,10 @@ def mailgun(settings):
     fake = FakeMailgun().start()
     settings.EMAIL_BACKEND = "anymail.backends.mailgun.EmailBackend"
     settings.ANYMAIL = fake.anymail_settings()
-    backends._django_mail.clear()  # a kept-open session belongs to an older fake
+    providers._django_mail.clear()  # a kept-open session belongs to an older fake
     yield fake
     fake.stop()
-    backends._django_mail.clear()
+    providers._django_mail.clear()
 
 
 def test_a_batch_call_leaves_out_readers_who_left_since_the_claim(mailgun, settings):
@@ -128,7 +128,7 @@ def test_an_smtp_send_leaves_out_readers_who_left_since_the_claim(settings):
 def test_readers_are_checked_again_at_most_every_recheck_interval(mailgun, settings, monkeypatch):
     """A fast send does not pay for a check per call: within the interval the claim's
     own check stands, so the window for a leaver is at most RECHECK_SECONDS."""
-    monkeypatch.setattr(sending, "RECHECK_SECONDS", 60)
+    monkeypatch.setattr(dispatch, "RECHECK_SECONDS", 60)
     settings.SEND_BATCH_SIZE = 2
     settings.SEND_CLAIM_SIZE = 4
     newsletter = make_newsletter()

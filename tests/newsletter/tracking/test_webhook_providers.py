@@ -8,7 +8,7 @@ import pytest
 
 from newsletter import sending
 from newsletter.models import Delivery, Issue
-from newsletter.sending import backends
+from newsletter.sending import providers
 from subscribers.models import Subscription, Suppression
 from tests.fakes.audience import make_issue, make_newsletter, subscribe
 from tests.fakes.esp import FakeBrevo, FakeMailjet, FakeSendGrid
@@ -58,7 +58,7 @@ def provider(request, settings):
     fake = fake_class().start()
     settings.EMAIL_BACKEND = f"anymail.backends.{fake.name}.EmailBackend"
     settings.ANYMAIL = {**fake.anymail_settings(), "WEBHOOK_SECRET": SECRET}
-    backends._django_mail.clear()
+    providers._django_mail.clear()
     forget_send_state()
     yield fake, bounce
     forget_send_state()

@@ -8,6 +8,7 @@ from pathlib import Path
 from newsletter.models import Delivery
 from newsletter.sending import emails
 from subscribers.models import Event, Subscription, Suppression
+from tests.newsletter.sending.send_helpers import reader_for
 
 PAYLOADS = Path(__file__).resolve().parents[2] / "payloads"
 SECRET = "hook:s3cret"
@@ -19,7 +20,7 @@ def metadata_reference(delivery):
     subscription = Subscription.objects.get(
         subscriber=delivery.subscriber, newsletter=delivery.issue.newsletter
     )
-    reader = emails.reader_for(delivery, subscription)
+    reader = reader_for(delivery, subscription)
     return emails.build_message(delivery.issue, reader).metadata["delivery"]
 
 

@@ -8,19 +8,20 @@ from django.utils import timezone
 
 from newsletter import sending
 from newsletter.models import Delivery, Issue
-from newsletter.sending import backends, batching, delivery_reference, emails
+from newsletter.sending import delivery_reference, emails, providers
 from newsletter.sending.breaker import CircuitBreaker
-from newsletter.sending.providers import esp_templates
+from newsletter.sending.providers import merge
+from newsletter.sending.providers.postmark import ensure_template
 from subscribers.models import Subscriber, Subscription
 from tests.fakes.audience import make_issue, make_newsletter, make_readers
 from tests.fakes.postmark import TOKEN, FakePostmark
-from tests.newsletter.sending.send_helpers import drain, statuses
+from tests.newsletter.sending.send_helpers import drain, reader_for, statuses
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def postmark(settings):
+def postmark(settings, monkeypatch):
     fake = FakePostmark().start()
     settings.EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"
     settings.ANYMAIL = {"POSTMARK_SERVER_TOKEN": TOKEN, "POSTMARK_API_URL": fake.url}
@@ -28,8 +29,10 @@ def postmark(settings):
     settings.SEND_ESP_MESSAGE_STREAM = "broadcast"
     settings.SEND_RETRY_BASE_SECONDS = 0.01
     settings.SITE_URL = "https://news.example.org"
-    backends._django_mail.clear()
-    esp_templates.forget_all()  # templates stored at an earlier test's fake
+    providers._django_mail.clear()
+    # Templates stored at an earlier test's fake:
+    monkeypatch.setattr("newsletter.sending.providers.postmark._known", set())
+    monkeypatch.setattr("newsletter.sending.providers.postmark._refused", {})
     CircuitBreaker("postmark").record_success()
     yield fake
     CircuitBreaker("postmark").record_success()
@@ -154,7 +157,7 @@ def expected_parts(issue, address):
     subscription = Subscription.objects.get(
         newsletter=issue.newsletter, subscriber=delivery.subscriber
     )
-    reader = emails.reader_for(delivery, subscription)
+    reader = reader_for(delivery, subscription)
     return emails.personalised_parts(issue, reader)
 
 
@@ -200,13 +203,13 @@ def test_an_edited_issue_gets_a_new_template_and_finished_issues_lose_theirs(pos
     first = make_issue(newsletter)
     sending.start_send(issue=first)
     drain(first)
-    first_alias = batching.plan_for(Issue.objects.get(pk=first.pk)).template
+    first_alias = providers.plan_for(Issue.objects.get(pk=first.pk)).template
     second = make_issue(newsletter, slug="second")
-    draft_alias = batching.plan_for(second).template
+    draft_alias = providers.plan_for(second).template
     second.body_markdown = "Changed for {{ name }}."
     second.save()
     second = Issue.objects.get(pk=second.pk)
-    edited_alias = batching.plan_for(second).template
+    edited_alias = providers.plan_for(second).template
     assert len({first_alias, draft_alias, edited_alias}) == 3
     sending.start_send(issue=second)
     drain(second)
@@ -305,7 +308,7 @@ def test_the_quick_to_header_is_the_email_packages(name):
         unsubscribe_url="",
         preferences_url="",
     )
-    assert batching.to_header(reader) == emails.to_header(reader)
+    assert merge.to_header(reader) == emails.to_header(reader)
 
 
 def test_a_network_error_retries_the_batch(postmark, settings):
@@ -314,7 +317,7 @@ def test_a_network_error_retries_the_batch(postmark, settings):
     make_readers(newsletter, 3)
     issue = make_issue(newsletter)
     sending.start_send(issue=issue)
-    esp_templates.ensure_template(issue, *_stored(issue))  # stored; then the API goes away
+    ensure_template(issue, *_stored(issue))  # stored; then the API goes away
     postmark.stop()
     drain(issue)
     assert set(statuses(issue).values()) == {"retrying"}
@@ -322,7 +325,7 @@ def test_a_network_error_retries_the_batch(postmark, settings):
 
 
 def _stored(issue):
-    plan = batching.plan_for(issue)
+    plan = providers.plan_for(issue)
     return plan.template, plan.form
 
 

@@ -8,12 +8,13 @@ from django.utils import timezone
 
 from newsletter import sending
 from newsletter.models import Delivery, Issue
-from newsletter.sending import backends, batching, delivery_reference, emails
+from newsletter.sending import delivery_reference, emails, providers
 from newsletter.sending.breaker import CircuitBreaker
 from subscribers.models import Subscription
+from tests.fakes.amazon_ses import FakeAmazonSES
 from tests.fakes.audience import make_issue, make_newsletter, make_readers, subscribe
-from tests.fakes.esp import FAKES, FakeAmazonSES
-from tests.newsletter.sending.send_helpers import drain, forget_send_state, statuses
+from tests.fakes.esp import FAKES
+from tests.newsletter.sending.send_helpers import drain, forget_send_state, reader_for, statuses
 
 pytestmark = [
     pytest.mark.django_db,
@@ -29,7 +30,7 @@ def esp(request, settings):
     settings.ANYMAIL = fake.anymail_settings()
     settings.SEND_RETRY_BASE_SECONDS = 0.01
     settings.SITE_URL = "https://news.example.org"
-    backends._django_mail.clear()
+    providers._django_mail.clear()
     forget_send_state()
     yield fake
     forget_send_state()
@@ -44,7 +45,7 @@ def expected_mail(issue, address):
     subscription = Subscription.objects.get(
         newsletter=issue.newsletter, subscriber=delivery.subscriber
     )
-    reader = emails.reader_for(delivery, subscription)
+    reader = reader_for(delivery, subscription)
     return delivery, subscription, emails.personalised_parts(issue, reader)
 
 
@@ -55,7 +56,7 @@ def send_all(issue):
 
 def test_one_call_carries_up_to_the_provider_maximum(esp):
     newsletter = make_newsletter()
-    maximum = batching.PROVIDERS[esp.name].max_batch
+    maximum = providers.PROVIDERS[esp.name].max_batch
     addresses = make_readers(newsletter, maximum + 20)
     issue = make_issue(newsletter)
     send_all(issue)
@@ -188,14 +189,14 @@ def test_an_internationalised_address_is_sent_on_its_own(esp):
 def test_providers_without_a_per_reader_unsubscribe_header_send_one_by_one(settings):
     for name in ("sparkpost", "resend", "mailtrap", "unisender_go"):
         settings.EMAIL_BACKEND = f"anymail.backends.{name}.EmailBackend"
-        assert batching.batch_size() == 1
+        assert providers.batch_size() == 1
     settings.EMAIL_BACKEND = "anymail.backends.amazon_ses.EmailBackend"
     settings.SEND_ESP_TEMPLATE = ""
-    assert batching.batch_size() == 1  # SES merges only into a stored template
+    assert providers.batch_size() == 1  # SES merges only into a stored template
     settings.SEND_ESP_TEMPLATE = "rundbrief-passthrough"
-    assert batching.batch_size() == 50
+    assert providers.batch_size() == 50
     settings.SEND_BATCH_SIZE = 20
-    assert batching.batch_size() == 20
+    assert providers.batch_size() == 20
 
 
 @pytest.fixture
@@ -205,7 +206,7 @@ def ses(settings):
     settings.ANYMAIL = fake.anymail_settings()
     settings.SEND_ESP_TEMPLATE = "rundbrief-passthrough"
     settings.SITE_URL = "https://news.example.org"
-    backends._django_mail.clear()
+    providers._django_mail.clear()
     forget_send_state()
     yield fake
     forget_send_state()

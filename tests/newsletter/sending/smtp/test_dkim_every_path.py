@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from newsletter import sending
-from newsletter.sending.smtp import dkim as signing
+from newsletter.sending.smtp.dkim import private_key
 from subscribers.models import Subscription
 from subscribers.tasks import send_confirmation_task, send_welcome_task
 from tests.fakes.audience import make_issue, make_newsletter, subscribe
@@ -48,12 +48,12 @@ def dns_txt(key, settings):
     settings.DKIM_DOMAIN = "example.org"
     settings.MAIL_DOMAIN = "mail.example.org"
     settings.FEEDBACK_ID_SENDER = "rundbrief1"
-    signing.private_key.cache_clear()
+    private_key.cache_clear()
     public = key.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     yield b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
-    signing.private_key.cache_clear()
+    private_key.cache_clear()
 
 
 def signed_names(raw):

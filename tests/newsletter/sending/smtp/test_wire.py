@@ -14,11 +14,14 @@ from hypothesis import strategies as st
 
 from newsletter import sending
 from newsletter.models import Delivery
-from newsletter.sending import backends, emails
+from newsletter.sending import emails
+from newsletter.sending.outcomes import PERMANENT, SENT, TRANSIENT
 from newsletter.sending.smtp import wire
+from newsletter.sending.smtp.connection import PooledSMTP
+from newsletter.sending.transport import SMTP_BACKENDS
 from tests.conftest import SMTPServer
 from tests.fakes.audience import make_issue, make_newsletter, subscribe
-from tests.newsletter.sending.send_helpers import drain
+from tests.newsletter.sending.send_helpers import drain, reader_for
 
 pytestmark = pytest.mark.django_db
 DATE_LINE = re.compile(rb"^Date: .*\r\n", re.MULTILINE)
@@ -46,7 +49,7 @@ def reader(email="anna@example.com", name="Anna", city="Köln", subscriber_id=7)
 
 
 def email_package_bytes(issue, reader, boundary):
-    """What backends.message_bytes makes, with the skeleton's boundary instead of a new one."""
+    """What wire.message_bytes makes, with the skeleton's boundary instead of a new one."""
     mime = emails.build_message(issue, reader).message()
     mime.set_boundary(boundary.decode())
     return mime.as_bytes(linesep="\r\n")
@@ -158,7 +161,7 @@ def test_an_edited_issue_gets_a_new_skeleton(issue):
 def server(settings):
     server = SMTPServer()
     server.controller.start()
-    settings.EMAIL_BACKEND = backends.SMTP_BACKENDS[1]
+    settings.EMAIL_BACKEND = SMTP_BACKENDS[1]
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     settings.EMAIL_HOST_USER = ""
@@ -174,10 +177,10 @@ def wire_mails(issue, addresses):
 def test_refusals_fail_one_mail_and_the_connection_goes_on(issue, server, pipelining):
     server.handler.pipelining = pipelining
     server.handler.reply["gone@example.com"] = "550 5.1.1 no such user"
-    smtp = backends.PooledSMTP()
+    smtp = PooledSMTP()
     first, refused, last = wire_mails(issue, ["a@example.com", "gone@example.com", "b@example.com"])
     outcomes = [smtp.send_wire(mail) for mail in (first, refused, last)]
-    assert [o.status for o in outcomes] == [backends.SENT, backends.PERMANENT, backends.SENT]
+    assert [o.status for o in outcomes] == [SENT, PERMANENT, SENT]
     assert "550 5.1.1 no such user" in outcomes[1].error
     assert outcomes[0].provider_message_id == first.message_id
     assert [mail.rcpt_tos for mail in server.received] == [["a@example.com"], ["b@example.com"]]
@@ -191,9 +194,9 @@ def test_a_refused_sender_is_transient_for_the_circuit_breaker(issue, server):
         return "451 4.3.0 sender rejected for now"
 
     server.handler.handle_MAIL = refuse_sender
-    smtp = backends.PooledSMTP()
+    smtp = PooledSMTP()
     outcome = smtp.send_wire(wire_mails(issue, ["a@example.com"])[0])
-    assert outcome.status == backends.TRANSIENT
+    assert outcome.status == TRANSIENT
     assert "451" in outcome.error
     assert server.received == []
     smtp.close()
@@ -202,10 +205,10 @@ def test_a_refused_sender_is_transient_for_the_circuit_breaker(issue, server):
 def test_lines_starting_with_a_dot_survive_the_pipelined_data(issue, server):
     issue.body_markdown = "Text\n\n.hidden line with a dot\n\n..two dots"
     issue.save()
-    smtp = backends.PooledSMTP()
+    smtp = PooledSMTP()
     mail = wire_mails(issue, ["a@example.com"])[0]
     assert b"\r\n.hidden" in mail.raw
-    assert smtp.send_wire(mail).status == backends.SENT
+    assert smtp.send_wire(mail).status == SENT
     assert server.received[0].raw == mail.raw
     smtp.close()
 
@@ -216,9 +219,7 @@ def test_the_engine_sends_through_the_fast_path_and_records_the_message_id(issue
     drain(issue)
     received = smtp_server.wait_for_mail("anna@example.com")[0]
     delivery = Delivery.objects.get()
-    expected = wire.wire_mail(
-        issue, emails.reader_for(delivery, delivery.subscriber.subscriptions.get())
-    )
+    expected = wire.wire_mail(issue, reader_for(delivery, delivery.subscriber.subscriptions.get()))
     assert DATE_LINE.sub(b"", received.raw) == DATE_LINE.sub(b"", expected.raw)
     assert delivery.status == Delivery.Status.SENT
     assert delivery.provider_message_id == expected.message_id

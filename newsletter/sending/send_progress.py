@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from newsletter.models import Delivery, Issue
-from newsletter.sending import backends
 from newsletter.sending.breaker import CircuitBreaker
+from newsletter.sending.transport import transport_name
 
 RATE_WINDOW_SECONDS = 60
 
@@ -43,7 +43,7 @@ def progress(*, issue):
     errors = rows.filter(status__in=Delivery.WITH_ERROR)
     failures = errors.values("error").annotate(n=Count("id")).order_by("-n")[:10]
     providers = errors.values("provider").annotate(n=Count("id")).order_by("-n")
-    breaker = CircuitBreaker(backends.transport_name())
+    breaker = CircuitBreaker(transport_name())
     return {
         "status": issue.status,
         "status_label": str(Issue.Status(issue.status).label) if issue.status else "",
