@@ -37,6 +37,7 @@ def build_newsletter(**overrides):
 
 
 def make_newsletter(**overrides):
+    """A saved newsletter with the usual fields, `overrides` replacing some of them."""
     return Newsletter.objects.create(**newsletter_fields(**overrides))
 
 
@@ -154,10 +155,12 @@ NOW = datetime(2026, 1, 14, 12, 0, tzinfo=BERLIN)
 
 
 def berlin(*args):
+    """A datetime in the site's time zone, as the statistics count weeks."""
     return datetime(*args, tzinfo=BERLIN)
 
 
 def event(newsletter, kind, at, reason="", subscriber=None, **data):
+    """One entry of the event log at a chosen time (the statistics are built from it)."""
     return Event.objects.create(
         newsletter=newsletter, subscriber=subscriber, kind=kind, reason=reason,
         created_at=at, data=data,
