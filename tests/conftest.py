@@ -1,4 +1,5 @@
-"""Shared fixtures: a real SMTP server on loopback and a real Celery worker process.
+"""Shared fixtures: the usual newsletter, a real SMTP server on loopback and a real Celery
+worker process.
 
 Tests that use `celery_worker` must be `django_db(transaction=True)`: the worker is a
 separate process and only sees committed rows.
@@ -20,7 +21,15 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.conf import settings
 
+from tests.factories import make_newsletter
+
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def newsletter(db):
+    """The usual test newsletter (tests/factories.py has its fields)."""
+    return make_newsletter()
 
 
 def free_port():

@@ -15,9 +15,8 @@ from django.utils import translation
 from newsletter import sending
 from subscribers.models import Subscription
 from subscribers.tasks import send_confirmation_task, send_welcome_task
-from tests.fakes.audience import make_issue, make_newsletter, subscribe
+from tests.factories import make_draft, make_newsletter, signup_data, subscribe
 from tests.newsletter.sending.send_helpers import drain
-from tests.subscribers.conftest import signup_data
 
 
 @pytest.fixture(autouse=True)
@@ -80,7 +79,7 @@ def test_the_welcome_mail_is_german(gartenpost):
 @pytest.mark.django_db
 def test_an_issue_of_a_german_newsletter_is_mailed_in_german(gartenpost, smtp_server):
     subscribe(gartenpost, "anna@example.com", name="Anna")
-    issue = make_issue(gartenpost, slug="erste", subject="Neues aus dem Garten")
+    issue = make_draft(gartenpost, slug="erste", subject="Neues aus dem Garten")
     sending.start_send(issue=issue)
     drain(issue)
     message = smtp_server.wait_for_mail("anna@example.com")[0].message
@@ -98,7 +97,7 @@ def test_an_issue_of_an_english_newsletter_stays_english(gartenpost, smtp_server
     gartenpost.language = "en"
     gartenpost.save()
     subscribe(gartenpost, "anna@example.com")
-    issue = make_issue(gartenpost, slug="first")
+    issue = make_draft(gartenpost, slug="first")
     with translation.override("de"):  # a German admin pressing "send" changes nothing
         sending.start_send(issue=issue)
         drain(issue)

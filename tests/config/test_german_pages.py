@@ -3,13 +3,14 @@
 import pytest
 from django.test import Client
 
-from tests.fakes.audience import make_issue, make_newsletter
+from tests.factories import make_draft, make_newsletter
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def newsletter():
+def gartenpost():
+    """A newsletter with its own name and consent text, to find in the German pages."""
     return make_newsletter(slug="gartenpost", name="Gartenpost", consent_text="Ja, bitte.")
 
 
@@ -24,9 +25,9 @@ def page(path, accept_language, status=200):
 
 
 @pytest.mark.parametrize("accept_language", ["de", "de-DE,de;q=0.9,en;q=0.5", "en-US", ""])
-def test_a_german_newsletters_signup_page_is_german_for_any_browser(newsletter, accept_language):
-    newsletter.language = "de"
-    newsletter.save()
+def test_a_german_newsletters_signup_page_is_german_for_any_browser(gartenpost, accept_language):
+    gartenpost.language = "de"
+    gartenpost.save()
     response, html = page("/gartenpost/subscribe/", accept_language)
     assert '<html lang="de">' in html
     assert response["Content-Language"] == "de"
@@ -37,7 +38,7 @@ def test_a_german_newsletters_signup_page_is_german_for_any_browser(newsletter, 
     assert "Subscribe to" not in html and "Email address" not in html
 
 
-def test_an_english_newsletters_signup_page_stays_english_for_every_browser(newsletter):
+def test_an_english_newsletters_signup_page_stays_english_for_every_browser(gartenpost):
     for accept_language in ("en-GB,en;q=0.8", "fr-FR", "", "de-DE"):
         response, html = page("/gartenpost/subscribe/", accept_language)
         assert '<html lang="en">' in html
@@ -53,10 +54,10 @@ def test_the_site_index_is_german_for_a_german_browser():
     assert "There are no public newsletters yet." in html
 
 
-def test_a_german_newsletters_archive_is_german_whatever_the_browser(newsletter):
-    newsletter.language = "de"
-    newsletter.save()
-    make_issue(newsletter, slug="erste", subject="Erste Ausgabe")
+def test_a_german_newsletters_archive_is_german_whatever_the_browser(gartenpost):
+    gartenpost.language = "de"
+    gartenpost.save()
+    make_draft(gartenpost, slug="erste", subject="Erste Ausgabe")
     response, html = page("/gartenpost/", "en-US,en;q=0.9")
     assert response["Content-Language"] == "de"
     assert '<html lang="de">' in html
@@ -69,7 +70,7 @@ def test_a_confirmation_link_page_is_german_for_a_german_browser():
     assert "Neuen Link senden" in html
 
 
-def test_a_german_request_does_not_leak_into_the_next_one(newsletter):
+def test_a_german_request_does_not_leak_into_the_next_one(gartenpost):
     # The same thread serves both: each request must choose its language afresh.
     page("/gartenpost/subscribe/", "de")
     _response, html = page("/gartenpost/subscribe/", "en")

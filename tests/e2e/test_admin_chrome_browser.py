@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from tests.e2e.conftest import app_server, browser, mailbox, open_page  # noqa: F401
-from tests.newsletter.issue_builders import make_issue, make_newsletter
+from tests.factories import make_issue, make_newsletter
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -1,2 +1,2 @@
-"""Fakes of outside services (provider HTTP APIs) and bulk data helpers for tests and
-benchmarks. Real servers on loopback, not mocks."""
+"""Fakes of outside services (provider HTTP APIs) for tests and benchmarks. Real servers on
+loopback, not mocks."""

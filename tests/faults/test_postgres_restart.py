@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tests.conftest import wait_for
-from tests.fakes.audience import make_issue, make_newsletter, make_readers
+from tests.factories import make_draft, make_newsletter, make_readers
 from tests.faults.ledger import (
     figures,
     longest_pause,
@@ -50,7 +50,7 @@ def first_copies(server):
 def test_a_postgres_restart_mid_send_delays_it_by_seconds_not_a_lease(fault_site, flaky_smtp):
     newsletter = make_newsletter()
     addresses = make_readers(newsletter, READERS)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     fault_site.start_workers(
         WORKERS, concurrency=CONCURRENCY, EMAIL_URL=flaky_smtp.url, **WORKER_ENV
     )

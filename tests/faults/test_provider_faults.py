@@ -15,7 +15,7 @@ from email.utils import parseaddr
 import pytest
 
 from tests.conftest import wait_for
-from tests.fakes.audience import make_issue, make_newsletter, make_readers
+from tests.factories import make_draft, make_newsletter, make_readers
 from tests.fakes.esp import FakeMailgun, Fault
 from tests.fakes.postmark import FakePostmark, provider_env
 from tests.faults.ledger import figures, longest_pause, retries, statuses, wait_until_sent
@@ -53,7 +53,7 @@ def provider(request):
 def start_send(site, fake, readers, workers=2):
     newsletter = make_newsletter()
     addresses = make_readers(newsletter, readers)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     site.start_workers(workers, **WORKER_ENV, **provider_env(fake))
     site.start_sweeper()
     site.send_task("newsletter.send_issue", issue_id=issue.pk)

@@ -13,7 +13,7 @@ import pytest
 
 from newsletter.models import Delivery
 from tests.conftest import wait_for
-from tests.fakes.audience import make_issue, make_newsletter, make_readers
+from tests.factories import make_draft, make_newsletter, make_readers
 from tests.faults.ledger import (
     figures,
     longest_pause,
@@ -43,7 +43,7 @@ WORKER_ENV = {
 def start_send(site, server, readers=READERS, workers=2, **env):
     newsletter = make_newsletter()
     addresses = make_readers(newsletter, readers)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     site.start_workers(workers, EMAIL_URL=server.url, **{**WORKER_ENV, **env})
     site.start_sweeper()
     site.send_task("newsletter.send_issue", issue_id=issue.pk)

@@ -6,16 +6,11 @@ from django.urls import reverse
 
 from newsletter import authoring
 from newsletter.models import Issue
-from tests.newsletter.issue_builders import make_issue, make_newsletter
+from tests.factories import make_issue
 
 pytestmark = pytest.mark.django_db
 
 GREETING = 'Hallo {{ name | default: "Leser" }}, die Woche'
-
-
-@pytest.fixture
-def newsletter():
-    return make_newsletter()
 
 
 def form_data(newsletter, **overrides):

@@ -11,7 +11,7 @@ from django.urls import reverse
 from newsletter.rendering import Recipient, render_issue
 from subscribers import emails
 from subscribers.models import Subscriber, Subscription
-from tests.newsletter.issue_builders import make_newsletter
+from tests.factories import make_newsletter
 from tests.security.author_xss import BODY_ISSUES, corpus_site, executable_parts
 
 pytestmark = pytest.mark.django_db

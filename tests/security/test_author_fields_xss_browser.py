@@ -12,7 +12,7 @@ from django.test import Client
 
 from newsletter.rendering import Recipient, render_issue
 from tests.e2e.conftest import app_server, browser, mailbox, open_page  # noqa: F401
-from tests.newsletter.issue_builders import make_newsletter
+from tests.factories import make_newsletter
 from tests.security.author_xss import BODY_ISSUES, corpus_site
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -11,8 +11,7 @@ from django.urls import reverse
 from newsletter import sending
 from newsletter.models import Delivery, Issue
 from newsletter.rendering.images import CONTENT_WIDTH, natural_size, size_images
-from tests.fakes.audience import make_readers
-from tests.newsletter.issue_builders import make_issue, make_newsletter
+from tests.factories import make_issue, make_newsletter, make_readers
 from tests.newsletter.sending.send_helpers import drain
 
 pytestmark = pytest.mark.django_db

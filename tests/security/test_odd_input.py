@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from newsletter.rendering import Recipient, render_issue
-from tests.newsletter.issue_builders import build_issue, make_issue, make_newsletter
+from tests.factories import build_issue, make_issue, make_newsletter
 
 pytestmark = pytest.mark.django_db
 

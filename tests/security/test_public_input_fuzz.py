@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from newsletter.models import Newsletter
 from subscribers.models import Event, Subscriber, Subscription, Suppression
 from subscribers.tokens import confirmation_token
-from tests.newsletter.issue_builders import make_issue
+from tests.factories import make_issue
 
 pytestmark = pytest.mark.django_db
 

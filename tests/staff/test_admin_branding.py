@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from tests.newsletter.issue_builders import make_newsletter
+from tests.factories import make_newsletter
 
 pytestmark = pytest.mark.django_db
 

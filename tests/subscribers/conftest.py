@@ -1,12 +1,13 @@
-import time
+"""Fixtures of the signup tests: a newsletter that asks for consent, clean rate limits, and
+the signup tasks a request queued."""
 
 import pytest
 from django.core.cache import cache
 
 from newsletter.models import Newsletter
-from subscribers.models import Subscriber, Subscription
+from subscribers.models import Subscription
 from subscribers.tasks import subscribe_task
-from subscribers.tokens import form_started_stamp
+from tests.factories import subscribe
 
 
 @pytest.fixture(autouse=True)
@@ -22,13 +23,9 @@ def quick_forms(settings):
     settings.SIGNUP_MIN_FILL_SECONDS = 0
 
 
-def stamp(seconds_ago):
-    """A signup-form time stamp as if the form had been shown `seconds_ago`."""
-    return form_started_stamp(now=time.time() - seconds_ago)
-
-
 @pytest.fixture
 def newsletter(db):
+    """Here the newsletter asks for consent in its own words (signups record the version)."""
     return Newsletter.objects.create(
         name="Garden Notes",
         slug="garden",
@@ -52,27 +49,11 @@ def other_newsletter(db):
 @pytest.fixture
 def make_subscription(newsletter):
     def make(email="reader@example.org", status=Subscription.Status.PENDING, to=None, **extra):
-        subscriber, _ = Subscriber.objects.get_or_create(email=email)
-        return Subscription.objects.create(
-            subscriber=subscriber,
-            newsletter=to or newsletter,
-            status=status,
-            source=Subscription.Source.FORM,
-            **extra,
+        return subscribe(
+            to or newsletter, email, status=status, source=Subscription.Source.FORM, **extra
         )
 
     return make
-
-
-def signup_data(email="reader@example.org", **extra):
-    return {
-        "email": email,
-        "name": "",
-        "consent": "on",
-        "website": "",
-        "started": stamp(30),
-        **extra,
-    }
 
 
 def queued_signups(callbacks):

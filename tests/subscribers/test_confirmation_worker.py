@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from subscribers.models import Event, Subscription
-from tests.subscribers.conftest import signup_data
+from tests.factories import signup_data
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -11,7 +11,8 @@ from newsletter.models import Newsletter
 from subscribers.models import Event, Subscriber, Subscription
 from subscribers.tasks import send_confirmation_task
 from subscribers.tokens import confirmation_token
-from tests.subscribers.conftest import run_queued_signups, signup_data
+from tests.factories import signup_data
+from tests.subscribers.conftest import run_queued_signups
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from subscribers.models import Subscription
-from tests.subscribers.conftest import signup_data
+from tests.factories import signup_data
 from tests.subscribers.test_confirmation_worker import stop_gracefully
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]

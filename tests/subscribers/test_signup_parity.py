@@ -12,7 +12,8 @@ from django.urls import reverse
 
 from subscribers.models import Suppression
 from subscribers.suppression import email_hash
-from tests.subscribers.conftest import queued_signups, signup_data
+from tests.factories import signup_data
+from tests.subscribers.conftest import queued_signups
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from subscribers.models import Event, Subscriber, Subscription
-from tests.subscribers.conftest import queued_signups, run_queued_signups, signup_data, stamp
+from tests.factories import signup_data, stamp
+from tests.subscribers.conftest import queued_signups, run_queued_signups
 
 pytestmark = pytest.mark.django_db
 

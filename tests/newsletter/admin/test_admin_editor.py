@@ -12,14 +12,9 @@ from django.urls import reverse
 from PIL import Image
 
 from newsletter.models import Issue, Newsletter, Upload
-from tests.newsletter.issue_builders import make_issue, make_newsletter, newsletter_fields
+from tests.factories import make_issue, newsletter_fields
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def newsletter():
-    return make_newsletter()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from subscribers.models import Subscriber, Subscription
 from tests.e2e.conftest import app_server, browser, mailbox, open_page, save_screenshots  # noqa: F401
-from tests.newsletter.issue_builders import make_issue, make_newsletter
+from tests.factories import make_issue, make_newsletter
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -6,7 +6,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from subscribers.models import Subscriber, Subscription
-from tests.newsletter.issue_builders import make_issue, make_newsletter
+from tests.factories import make_issue, make_newsletter
 
 pytestmark = pytest.mark.django_db
 
@@ -18,11 +18,6 @@ def fresh_cache():
     cache.clear()  # the readers' custom field keys are cached for a minute
     yield
     cache.clear()
-
-
-@pytest.fixture
-def newsletter():
-    return make_newsletter()
 
 
 def reader(newsletter, email, name, **custom):

@@ -9,7 +9,7 @@ from newsletter import sending
 from newsletter.models import Delivery, Issue
 from staff.roles import AUTHOR, EDITOR
 from tests.conftest import wait_for
-from tests.fakes.audience import make_issue, make_newsletter, make_readers
+from tests.factories import make_draft, make_newsletter, make_readers
 from tests.newsletter.sending.send_helpers import forget_send_state
 from tests.staff.staff_users import StaffClient, make_staff
 
@@ -37,7 +37,7 @@ def author_client(author):
 def issue():
     newsletter = make_newsletter()
     make_readers(newsletter, 5)
-    return make_issue(newsletter)
+    return make_draft(newsletter)
 
 
 def act(client, issue, action, **data):

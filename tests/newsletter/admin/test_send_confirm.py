@@ -9,7 +9,7 @@ from django.urls import reverse
 from newsletter import sending
 from newsletter.models import Delivery, Issue
 from newsletter.sending import audience
-from tests.fakes.audience import make_issue, make_newsletter, make_readers, subscribe
+from tests.factories import make_draft, make_newsletter, make_readers, subscribe
 from tests.newsletter.sending.send_helpers import forget_send_state
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +34,7 @@ def issue():
     make_readers(newsletter, 4)
     make_readers(newsletter, 2, domain="pending.example", status="pending")
     make_readers(newsletter, 1, domain="gone.example", status="unsubscribed")
-    return make_issue(newsletter, subject="Spring seeds")
+    return make_draft(newsletter, subject="Spring seeds")
 
 
 def post(client, issue, **data):
@@ -96,7 +96,7 @@ def test_a_bad_schedule_time_is_refused_before_any_confirmation(author_client, i
 def test_one_reader_reads_in_the_singular(author_client):
     newsletter = make_newsletter(name="Tiny")
     subscribe(newsletter, "solo@example.org")
-    issue = make_issue(newsletter, subject="Hi")
+    issue = make_draft(newsletter, subject="Hi")
     page = post(author_client, issue, sending_action="send_now").content.decode()
     assert "Send “Hi” to 1 reader of Tiny" in page
 

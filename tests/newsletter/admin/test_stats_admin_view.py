@@ -13,13 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from subscribers.models import Event
-from tests.newsletter.stats.stats_builders import (
-    a_newsletter,
-    event,
-    make_reader,
-    make_send,
-    populate,
-)
+from tests.factories import event, make_newsletter, make_reader, make_send, populate
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +45,7 @@ def staff(name, *permissions):
 
 
 def test_anonymous_visitors_are_sent_to_the_admin_login(client):
-    response = client.get(stats_url(a_newsletter()))
+    response = client.get(stats_url(make_newsletter()))
 
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))
@@ -60,20 +54,20 @@ def test_anonymous_visitors_are_sent_to_the_admin_login(client):
 def test_a_logged_in_reader_who_is_not_staff_is_sent_to_the_login(client):
     user = get_user_model().objects.create_user("reader", "reader@example.org", "pw")
 
-    response = client_for(user).get(stats_url(a_newsletter()))
+    response = client_for(user).get(stats_url(make_newsletter()))
 
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))
 
 
 def test_staff_without_permission_to_view_newsletters_is_refused():
-    response = client_for(staff("intern")).get(stats_url(a_newsletter()))
+    response = client_for(staff("intern")).get(stats_url(make_newsletter()))
 
     assert response.status_code == 403
 
 
 def test_staff_who_may_view_newsletters_sees_the_page():
-    response = client_for(staff("editor", "view_newsletter")).get(stats_url(a_newsletter()))
+    response = client_for(staff("editor", "view_newsletter")).get(stats_url(make_newsletter()))
 
     assert response.status_code == 200
 
@@ -85,7 +79,7 @@ def test_an_unknown_newsletter_is_a_404(author_client):
 
 
 def test_an_empty_newsletter_shows_a_friendly_empty_state(author_client):
-    newsletter = a_newsletter()
+    newsletter = make_newsletter()
 
     response = author_client.get(stats_url(newsletter))
     page = response.content.decode()
@@ -98,7 +92,7 @@ def test_an_empty_newsletter_shows_a_friendly_empty_state(author_client):
 
 
 def test_the_page_shows_the_numbers_and_a_bar_per_active_week(author_client):
-    newsletter = a_newsletter()
+    newsletter = make_newsletter()
     now = timezone.now()
     for index in range(3):
         make_reader(f"c{index}@example.org", newsletter)
@@ -124,7 +118,7 @@ def test_the_page_shows_the_numbers_and_a_bar_per_active_week(author_client):
 
 
 def test_the_page_lists_each_send_with_a_link_to_the_issue(author_client):
-    newsletter = a_newsletter()
+    newsletter = make_newsletter()
     ann = make_reader("ann@example.org", newsletter)
     at = timezone.now() - timedelta(days=3)
     issue = make_send(newsletter, "Spring news", at, [(ann, "sent", at)])
@@ -137,7 +131,7 @@ def test_the_page_lists_each_send_with_a_link_to_the_issue(author_client):
 
 
 def test_the_page_uses_no_inline_style_and_loads_its_stylesheet(author_client):
-    newsletter = a_newsletter()
+    newsletter = make_newsletter()
     populate(newsletter, readers=10, issues=2, start=timezone.now() - timedelta(weeks=10))
 
     response = author_client.get(stats_url(newsletter))
@@ -150,7 +144,7 @@ def test_the_page_uses_no_inline_style_and_loads_its_stylesheet(author_client):
 
 
 def test_the_change_page_has_a_statistics_button(author_client):
-    newsletter = a_newsletter()
+    newsletter = make_newsletter()
 
     page = author_client.get(reverse("admin:newsletter_newsletter_change", args=[newsletter.pk]))
 
@@ -158,7 +152,7 @@ def test_the_change_page_has_a_statistics_button(author_client):
 
 
 def test_the_list_of_newsletters_links_each_to_its_statistics(author_client):
-    first, second = a_newsletter(), a_newsletter(slug="second", name="Second")
+    first, second = make_newsletter(), make_newsletter(slug="second", name="Second")
 
     page = author_client.get(reverse("admin:newsletter_newsletter_changelist")).content.decode()
 
@@ -175,7 +169,7 @@ def queries_for_page(client, newsletter):
 def test_the_page_costs_the_same_queries_for_a_small_and_a_large_newsletter(
     author_client, django_assert_max_num_queries
 ):
-    small, large = a_newsletter(slug="small"), a_newsletter(slug="large", name="Large")
+    small, large = make_newsletter(slug="small"), make_newsletter(slug="large", name="Large")
     start = timezone.now() - timedelta(weeks=20)
     populate(small, readers=2, issues=1, start=start)
     populate(large, readers=150, issues=12, start=start)

@@ -15,7 +15,7 @@ from tests.e2e.conftest import (  # noqa: F401
     save_screenshots,
     serious_axe_violations,
 )
-from tests.newsletter.stats.stats_builders import a_newsletter, populate
+from tests.factories import populate
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "a-long-pass-phrase"
@@ -29,12 +29,11 @@ def log_in(page, app_server):  # noqa: F811
     page.wait_for_url("**/admin/")
 
 
-@pytest.fixture
-def newsletter():
+@pytest.fixture(autouse=True)
+def twelve_weeks_of_history(newsletter):
+    """An author to sign in, and the newsletter's readers and sends of the last twelve weeks."""
     User.objects.create_superuser("author", "author@example.org", PASSWORD)
-    newsletter = a_newsletter()
     populate(newsletter, readers=60, issues=3, start=timezone.now() - timedelta(weeks=12))
-    return newsletter
 
 
 def test_the_author_finds_the_statistics_and_reads_the_charts(app_server, open_page, newsletter):  # noqa: F811

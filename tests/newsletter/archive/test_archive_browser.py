@@ -11,7 +11,7 @@ from tests.e2e.conftest import (  # noqa: F401
     save_screenshots,
     serious_axe_violations,
 )
-from tests.newsletter.issue_builders import make_issue, make_newsletter
+from tests.factories import make_issue, make_newsletter
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 BODY = """## What happened

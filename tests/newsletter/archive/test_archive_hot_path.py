@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from newsletter.archive import page_cache
 from newsletter.models import Issue
-from tests.newsletter.issue_builders import make_issue, make_newsletter
+from tests.factories import make_issue, make_newsletter
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

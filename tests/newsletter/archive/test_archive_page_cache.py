@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from newsletter.models import Issue
 from subscribers.tokens import seconds_since_form_started
-from tests.newsletter.issue_builders import make_issue, make_newsletter
+from tests.factories import make_issue
 from tests.subscribers.conftest import queued_signups
 
 pytestmark = pytest.mark.django_db
@@ -22,9 +22,11 @@ def empty_cache():
     cache.clear()  # so the first request of each test is a miss, whatever ran before
 
 
-@pytest.fixture
-def newsletter():
-    return make_newsletter(language="de")
+@pytest.fixture(autouse=True)
+def in_german(newsletter):
+    """The archive speaks the newsletter's language: German here, whatever the browser."""
+    newsletter.language = "de"
+    newsletter.save()
 
 
 def field_value(page, name):

@@ -5,16 +5,14 @@ from xml.etree import ElementTree
 import pytest
 from django.utils import timezone
 
-from tests.newsletter.issue_builders import make_issue, make_newsletter
+from tests.factories import make_issue
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def newsletter():
-    newsletter = make_newsletter()
-    make_issue(newsletter, slug="first", subject="First", sent_at=timezone.now())
-    return newsletter
+@pytest.fixture(autouse=True)
+def first_issue(newsletter):
+    return make_issue(newsletter, slug="first", subject="First", sent_at=timezone.now())
 
 
 def test_the_rss_guid_is_the_issues_absolute_permalink(client, newsletter):

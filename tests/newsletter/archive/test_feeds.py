@@ -6,7 +6,7 @@ from xml.etree import ElementTree
 import pytest
 from django.utils import timezone
 
-from tests.newsletter.issue_builders import make_issue, make_newsletter
+from tests.factories import make_issue, make_newsletter
 
 pytestmark = pytest.mark.django_db
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -18,7 +18,8 @@ def parse_xml(content):
 
 
 @pytest.fixture
-def newsletter():
+def german_archive():
+    """A German newsletter with two sent issues and a draft."""
     newsletter = make_newsletter(language="de", description="Notes of the week.")
     now = timezone.now()
     make_issue(newsletter, slug="older", subject="Older", sent_at=now - timedelta(days=7))
@@ -33,7 +34,7 @@ def newsletter():
     return newsletter
 
 
-def test_the_rss_feed_lists_archive_issues_newest_first(client, newsletter):
+def test_the_rss_feed_lists_archive_issues_newest_first(client, german_archive):
     response = client.get("/weekly/feed/rss/")
 
     assert response["Content-Type"].startswith("application/rss+xml")
@@ -49,7 +50,7 @@ def test_the_rss_feed_lists_archive_issues_newest_first(client, newsletter):
     assert 'src="http://testserver/media/c.png"' in description  # absolute for readers
 
 
-def test_the_atom_feed_is_valid_and_complete(client, newsletter):
+def test_the_atom_feed_is_valid_and_complete(client, german_archive):
     response = client.get("/weekly/feed/atom/")
 
     assert response["Content-Type"].startswith("application/atom+xml")
@@ -70,7 +71,7 @@ def test_a_private_archive_has_no_feed(client):
     assert client.get("/private/feed/atom/").status_code == 404
 
 
-def test_the_sitemap_lists_public_newsletters_and_their_issues(client, newsletter):
+def test_the_sitemap_lists_public_newsletters_and_their_issues(client, german_archive):
     private = make_newsletter(slug="private", archive_public=False)
     make_issue(private, slug="secret")
 

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 
 from newsletter.rendering import Recipient, render_issue
-from tests.newsletter.issue_builders import build_issue, build_newsletter
+from tests.factories import build_issue, build_newsletter
 
 READER = Recipient(
     email="eve@example.org",

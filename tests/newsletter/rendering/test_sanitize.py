@@ -8,7 +8,7 @@ import pytest
 
 from newsletter.rendering import Recipient, render_issue, render_markdown
 from newsletter.rendering.sanitize import ALLOWED_TAGS, clean_html
-from tests.newsletter.issue_builders import build_issue
+from tests.factories import build_issue
 
 XSS_FILE = Path(__file__).resolve().parents[2] / "payloads" / "xss.txt"
 PAYLOADS = [line for line in XSS_FILE.read_text().splitlines() if line.strip()]

@@ -12,12 +12,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from newsletter.models import Issue, Newsletter
-from tests.newsletter.issue_builders import (
-    build_issue,
-    make_issue,
-    make_newsletter,
-    newsletter_fields,
-)
+from tests.factories import build_issue, make_issue, make_newsletter, newsletter_fields
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ from newsletter import sending
 from newsletter.models import Delivery, Issue
 from newsletter.tasks import sweep_deliveries_task
 from tests.conftest import wait_for
-from tests.fakes.audience import make_issue, make_newsletter, make_readers
+from tests.factories import make_draft, make_newsletter, make_readers
 from tests.newsletter.sending.send_helpers import forget_send_state
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -69,7 +69,7 @@ def test_killing_workers_at_random_points_skips_no_reader(start_worker, smtp_ser
     settings.SEND_LANES = WORKER_ENV["SEND_LANES"]
     newsletter = make_newsletter()
     addresses = make_readers(newsletter, READERS)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     env = {"EMAIL_URL": smtp_server.url, **WORKER_ENV}
     workers = [start_worker(concurrency=CONCURRENCY, **env) for _ in range(2)]
     sending.start_send(issue=issue)
@@ -101,7 +101,7 @@ def test_killing_workers_at_random_points_skips_no_reader(start_worker, smtp_ser
 def test_a_flushed_redis_mid_send_is_repaired_by_the_sweeper(start_worker, smtp_server):
     newsletter = make_newsletter()
     addresses = make_readers(newsletter, 1000)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     env = {"EMAIL_URL": smtp_server.url, **WORKER_ENV, "SEND_RATE_PER_SECOND": 150}
     first = start_worker(concurrency=CONCURRENCY, **env)
     sending.start_send(issue=issue)

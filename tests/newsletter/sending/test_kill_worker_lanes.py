@@ -21,7 +21,7 @@ from newsletter.models import Delivery, Issue
 from newsletter.sending import lanes
 from newsletter.tasks import sweep_deliveries_task
 from tests.conftest import wait_for
-from tests.fakes.audience import make_issue, make_newsletter, make_readers
+from tests.factories import make_draft, make_newsletter, make_readers
 from tests.newsletter.sending.send_helpers import forget_send_state
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -71,7 +71,7 @@ def test_a_killed_worker_with_every_lane_stops_the_send_for_under_a_minute(
     assert django_settings.SEND_LANES == LANES
     newsletter = make_newsletter()
     addresses = make_readers(newsletter, READERS)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     env = {"EMAIL_URL": smtp_server.url, **WORKER_ENV}
     worker = start_worker(concurrency=CONCURRENCY, **env)
     beat = Beat()

@@ -12,7 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from newsletter import sending
 from newsletter.models import Delivery, Issue
 from newsletter.sending import ratelimit
-from tests.fakes.audience import make_issue, make_newsletter, make_readers
+from tests.factories import make_draft, make_newsletter, make_readers
 from tests.newsletter.sending.send_helpers import drain
 
 
@@ -102,7 +102,7 @@ def test_a_send_over_its_daily_quota_waits_without_failing(settings, smtp_server
     settings.SEND_WARMUP_DAILY = "2"
     newsletter = make_newsletter()
     make_readers(newsletter, 5)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     result = drain(issue)
     assert len(smtp_server.received) == 2

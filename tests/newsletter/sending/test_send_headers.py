@@ -18,7 +18,7 @@ from newsletter.sending import emails
 from newsletter.sending.smtp.connection import mail_options
 from newsletter.sending.smtp.dkim import private_key
 from tests.conftest import RecordingHandler, free_port, send_over_smtp_to
-from tests.fakes.audience import make_issue, make_newsletter, subscribe
+from tests.factories import make_draft, make_newsletter, subscribe
 from tests.newsletter.sending.send_helpers import drain
 
 pytestmark = pytest.mark.django_db
@@ -30,9 +30,9 @@ def issue(settings):
     settings.SITE_URL = "https://news.example.org"
     settings.FEEDBACK_ID_SENDER = "rundbrief1"
     settings.LIST_UNSUBSCRIBE_MAILTO = "unsubscribe@example.org"  # no longer read
-    newsletter = make_newsletter()
+    newsletter = make_newsletter(name="The Weekly")
     subscribe(newsletter, "anna@example.com", name="Anna Müller", custom_fields={"city": "Köln"})
-    return make_issue(newsletter)
+    return make_draft(newsletter)
 
 
 def send_one(issue, smtp_server):
@@ -133,7 +133,7 @@ def smtp_server_with(smtputf8):
 def test_an_internationalised_address_needs_smtputf8(settings, smtputf8):
     newsletter = make_newsletter()
     subscribe(newsletter, "zoë@exämple.org", name="Zoë")
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     controller, handler = smtp_server_with(smtputf8)
     send_over_smtp_to(settings, controller.port)
     try:
@@ -158,7 +158,7 @@ def test_a_non_ascii_list_name_encodes_only_the_phrase(smtp_server, settings):
     settings.MAIL_DOMAIN = "mail.example.org"
     newsletter = make_newsletter(slug="garten", name="Gärtnerbrief")
     subscribe(newsletter, "anna@example.com", name="Anna")
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     raw = send_one(issue, smtp_server).raw
     list_id = unfolded_header(raw, b"List-Id")
     phrase, label = list_id.rsplit(" ", 1)

@@ -18,7 +18,7 @@ from subscribers import services as subscriber_services
 from subscribers import suppression
 from subscribers.models import Subscription
 from tests.conftest import RecordingHandler, free_port, send_over_smtp_to
-from tests.fakes.audience import make_issue, make_newsletter, make_readers, subscribe
+from tests.factories import make_draft, make_newsletter, make_readers, subscribe
 from tests.newsletter.sending.send_helpers import drain, statuses
 
 pytestmark = pytest.mark.django_db
@@ -35,18 +35,13 @@ def fast_retries(settings):
     CircuitBreaker("smtp").record_success()
 
 
-@pytest.fixture
-def newsletter():
-    return make_newsletter()
-
-
 def test_the_snapshot_is_one_insert_for_every_confirmed_reader(newsletter):
     make_readers(newsletter, 300)
     make_readers(newsletter, 5, status="pending", domain="pending.example")
     make_readers(newsletter, 5, status="unsubscribed", domain="gone.example")
     other = make_newsletter(slug="other")
     make_readers(other, 7, domain="other.example")
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     with CaptureQueriesContext(connection) as queries:
         count = sending.start_send(issue=issue)
     inserts = [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith("INSERT")]
@@ -58,7 +53,7 @@ def test_the_snapshot_is_one_insert_for_every_confirmed_reader(newsletter):
 
 
 def test_a_sent_issue_cannot_be_started_twice(newsletter):
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     with pytest.raises(sending.SendError):
         sending.start_send(issue=issue)
@@ -66,7 +61,7 @@ def test_a_sent_issue_cannot_be_started_twice(newsletter):
 
 def test_it_sends_every_reader_once_and_marks_the_issue_sent(newsletter, smtp_server):
     emails = make_readers(newsletter, 120)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     subscribe(newsletter, "late@example.com")  # joins during the send: not added
     drain(issue)
@@ -81,7 +76,7 @@ def test_readers_who_leave_during_the_send_are_skipped(newsletter, smtp_server):
     subscribe(newsletter, "stays@example.com")
     leaving = subscribe(newsletter, "leaves@example.com")
     subscribe(newsletter, "bounced@example.com")
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     subscriber_services.unsubscribe(subscription=leaving, reason="link")
     suppression.record_bounce(email="bounced@example.com")
@@ -96,7 +91,7 @@ def test_readers_who_leave_during_the_send_are_skipped(newsletter, smtp_server):
 
 def test_a_suppressed_address_is_skipped_even_if_confirmed(newsletter, smtp_server):
     subscribe(newsletter, "blocked@example.com")
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     suppression.suppress(email="blocked@example.com", reason="admin")
     Subscription.objects.update(status="confirmed")  # suppression alone must be enough
@@ -108,7 +103,7 @@ def test_a_suppressed_address_is_skipped_even_if_confirmed(newsletter, smtp_serv
 def test_a_permanent_refusal_fails_one_reader_and_not_the_others(newsletter, smtp_server):
     make_readers(newsletter, 5)
     smtp_server.handler.reply["reader2@example.com"] = "550 5.1.1 No such user"
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     drain(issue)
     result = statuses(issue)
@@ -123,7 +118,7 @@ def test_a_permanent_refusal_fails_one_reader_and_not_the_others(newsletter, smt
 def test_a_transient_refusal_is_retried_with_backoff_until_it_goes_through(newsletter, smtp_server):
     subscribe(newsletter, "grey@example.com")
     smtp_server.handler.reply["grey@example.com"] = "451 4.7.1 Greylisted, try again"
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     result = drain(issue)
     delivery = Delivery.objects.get()
@@ -140,7 +135,7 @@ def test_a_transient_refusal_is_retried_with_backoff_until_it_goes_through(newsl
 def test_a_transient_error_fails_after_the_last_attempt(newsletter, smtp_server):
     subscribe(newsletter, "grey@example.com")
     smtp_server.handler.reply["grey@example.com"] = "451 4.7.1 Try again"
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     for _ in range(3):
         Delivery.objects.filter(status="retrying").update(next_attempt_at=timezone.now())
@@ -161,7 +156,7 @@ def test_backoff_grows_exponentially_with_jitter(settings):
 def test_retry_failed_queues_only_the_failures_again(newsletter, smtp_server):
     make_readers(newsletter, 3)
     smtp_server.handler.reply["reader1@example.com"] = "550 No such user"
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     drain(issue)
     del smtp_server.handler.reply["reader1@example.com"]
@@ -176,7 +171,7 @@ def test_retry_failed_queues_only_the_failures_again(newsletter, smtp_server):
 
 def test_pause_stops_and_resume_goes_on(newsletter, smtp_server):
     make_readers(newsletter, 10)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     sending.pause_send(issue=issue)
     result = drain(issue)
@@ -191,7 +186,7 @@ def test_a_worker_hands_back_its_claim_when_the_issue_is_paused_mid_batch(
     newsletter, smtp_server, monkeypatch
 ):
     make_readers(newsletter, 6)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     monkeypatch.setattr(dispatch, "STATUS_CHECK_SECONDS", 0)
     ids = ledger.claim_batch(issue_id=issue.pk, size=6)
@@ -206,7 +201,7 @@ def test_a_worker_hands_back_its_claim_when_the_issue_is_paused_mid_batch(
 
 def test_cancel_skips_what_is_left(newsletter, smtp_server):
     make_readers(newsletter, 4)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     sending.cancel_send(issue=issue)
     drain(issue)
@@ -218,7 +213,7 @@ def test_cancel_skips_what_is_left(newsletter, smtp_server):
 
 def test_a_row_stuck_in_sending_past_its_lease_is_claimed_again(newsletter, settings):
     make_readers(newsletter, 2)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     settings.SEND_LEASE_SECONDS = 60
     first = ledger.claim_batch(issue_id=issue.pk, size=1)
@@ -235,7 +230,7 @@ def test_claim_readers_takes_due_rows_once_and_loads_who_may_get_mail(newsletter
     # On PostgreSQL one statement claims and loads; elsewhere claim_batch + load_readers.
     settings.SEND_LEASE_SECONDS = 60
     make_readers(newsletter, 4)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     ids = list(Delivery.objects.order_by("id").values_list("id", flat=True))
     Subscription.objects.filter(subscriber__email="reader3@example.com").update(
@@ -262,7 +257,7 @@ def test_claim_readers_takes_due_rows_once_and_loads_who_may_get_mail(newsletter
 
 def test_the_sweeper_resets_stuck_rows(newsletter, settings):
     make_readers(newsletter, 1)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     settings.SEND_LEASE_SECONDS = 60
     ledger.claim_batch(issue_id=issue.pk, size=1)
@@ -277,7 +272,7 @@ def test_an_outage_opens_the_breaker_without_failing_the_issue(newsletter, smtp_
     settings.SMTP_CONNECTIONS_PER_WORKER = 4
     make_readers(newsletter, 10)
     settings.EMAIL_PORT = free_port()  # nothing listens there: the provider is down
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     result = drain(issue)
     breaker = CircuitBreaker("smtp")
@@ -295,7 +290,7 @@ def test_a_successful_probe_closes_the_breaker(newsletter, smtp_server, settings
     settings.SEND_BREAKER_THRESHOLD = 2
     settings.SEND_BREAKER_COOLDOWN_SECONDS = 0.2
     make_readers(newsletter, 5)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     breaker = CircuitBreaker("smtp")
     breaker.record_transient()
@@ -311,8 +306,8 @@ def test_a_successful_probe_closes_the_breaker(newsletter, smtp_server, settings
 
 def test_due_scheduled_issues_start_and_future_ones_wait(newsletter):
     make_readers(newsletter, 2)
-    due = make_issue(newsletter, slug="due")
-    later = make_issue(newsletter, slug="later")
+    due = make_draft(newsletter, slug="due")
+    later = make_draft(newsletter, slug="later")
     sending.schedule_send(issue=due, when=timezone.now() + timedelta(minutes=5))
     sending.schedule_send(issue=later, when=timezone.now() + timedelta(days=1))
     Issue.objects.filter(pk=due.pk).update(scheduled_at=timezone.now() - timedelta(seconds=1))
@@ -328,7 +323,7 @@ def test_the_issue_is_rendered_once_for_all_readers(newsletter, smtp_server, mon
     monkeypatch.setattr(rendering, "render_issue", lambda issue: calls.append(1) or real(issue))
     emails.rendered_issues.clear()
     make_readers(newsletter, 40)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     drain(issue)
     assert len(smtp_server.received) == 40
@@ -352,7 +347,7 @@ def test_smtp_mail_goes_over_a_few_reused_connections(newsletter, settings):
     send_over_smtp_to(settings, controller.port)
     try:
         make_readers(newsletter, 30)
-        issue = make_issue(newsletter)
+        issue = make_draft(newsletter)
         sending.start_send(issue=issue)
         drain(issue)
     finally:
@@ -366,7 +361,7 @@ def test_smtp_outcomes_are_recorded_once_per_round_of_connections(
 ):
     settings.SMTP_CONNECTIONS_PER_WORKER = 5
     make_readers(newsletter, 20)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     with CaptureQueriesContext(connection) as queries:
         drain(issue)
@@ -390,8 +385,8 @@ def test_a_large_snapshot_refreshes_the_planner_statistics(newsletter, monkeypat
 
     make_readers(newsletter, 30)
     monkeypatch.setattr(sending, "ANALYZE_AFTER_ROWS", 31)
-    sending.start_send(issue=make_issue(newsletter, slug="small"))
+    sending.start_send(issue=make_draft(newsletter, slug="small"))
     assert planner_rows() != 30  # below the threshold: left to autovacuum
     monkeypatch.setattr(sending, "ANALYZE_AFTER_ROWS", 30)
-    sending.start_send(issue=make_issue(newsletter, slug="large"))
+    sending.start_send(issue=make_draft(newsletter, slug="large"))
     assert planner_rows() == 60

@@ -13,7 +13,7 @@ from newsletter.sending import ledger
 from newsletter.sending.breaker import CircuitBreaker
 from newsletter.sending.outcomes import SENT, TRANSIENT, Outcome
 from tests.conftest import free_port, wait_for
-from tests.fakes.audience import make_issue, make_newsletter, make_readers
+from tests.factories import make_draft, make_newsletter, make_readers
 from tests.newsletter.sending.send_helpers import forget_send_state, statuses
 
 
@@ -28,7 +28,7 @@ def fresh_send_state():
 def test_a_breaker_that_cannot_count_loses_no_record_of_sent_mail(settings):
     newsletter = make_newsletter()
     make_readers(newsletter, 3)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     first, second, third = ledger.claim_batch(issue_id=issue.pk, size=3)
     # The shared store is gone (nothing listens there): the breaker raises on any count.
@@ -68,7 +68,7 @@ def test_temporary_refusals_on_two_workers_send_no_reader_twice(start_worker, sm
     answer_451_to_some(smtp_server.handler, 0.1, seed)
     newsletter = make_newsletter()
     addresses = make_readers(newsletter, count)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     env = {
         "EMAIL_URL": smtp_server.url,
         "SEND_LANES": 4,

@@ -12,7 +12,7 @@ from newsletter.models import Delivery, Issue
 from newsletter.sending import ledger, send_progress
 from newsletter.sending.breaker import CircuitBreaker
 from newsletter.sending.transport import transport_name
-from tests.fakes.audience import make_issue, make_newsletter, make_readers
+from tests.factories import make_draft, make_newsletter, make_readers
 from tests.newsletter.sending.send_helpers import drain, forget_send_state
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +32,7 @@ def fresh_send_state(settings):
 def issue():
     newsletter = make_newsletter()
     make_readers(newsletter, 10)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     return issue
 

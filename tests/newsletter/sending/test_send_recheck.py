@@ -21,7 +21,7 @@ from subscribers import services as subscriber_services
 from subscribers.models import Event, Subscription, Suppression
 from subscribers.suppression import email_hash
 from tests.conftest import RecordingHandler, free_port, send_over_smtp_to
-from tests.fakes.audience import make_issue, make_newsletter, make_readers
+from tests.factories import make_draft, make_newsletter, make_readers
 from tests.fakes.esp import FakeMailgun
 from tests.newsletter.sending.send_helpers import drain, forget_send_state, statuses
 
@@ -79,7 +79,7 @@ def test_a_batch_call_leaves_out_readers_who_left_since_the_claim(mailgun, setti
     settings.SEND_CLAIM_SIZE = 4  # one claim: reader0-3 in two calls, then reader4-5
     newsletter = make_newsletter()
     make_readers(newsletter, 6)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     mailgun.delay = SLOWER_THAN_A_RECHECK
     mailgun.on_call = lambda call: call == 1 and leave_during_the_send(issue)
     sending.start_send(issue=issue)
@@ -109,7 +109,7 @@ def test_an_smtp_send_leaves_out_readers_who_left_since_the_claim(settings):
     settings.SMTP_CONNECTIONS_PER_WORKER = 2  # reader0-1 at once, then reader2-3, …
     newsletter = make_newsletter()
     make_readers(newsletter, 6)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     handler = SlowFirstAnswer()
     handler.on_first = lambda: leave_during_the_send(issue)
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
@@ -133,7 +133,7 @@ def test_readers_are_checked_again_at_most_every_recheck_interval(mailgun, setti
     settings.SEND_CLAIM_SIZE = 4
     newsletter = make_newsletter()
     make_readers(newsletter, 6)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     mailgun.delay = SLOWER_THAN_A_RECHECK
     mailgun.on_call = lambda call: call == 1 and leave_during_the_send(issue)
     sending.start_send(issue=issue)

@@ -9,7 +9,7 @@ from newsletter import sending
 from newsletter.models import Delivery, Issue
 from newsletter.tasks import send_test_task
 from tests.conftest import wait_for
-from tests.fakes.audience import make_issue, make_newsletter, make_readers
+from tests.factories import make_draft, make_newsletter, make_readers
 from tests.newsletter.sending.send_helpers import forget_send_state
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -39,7 +39,7 @@ def issue_status(issue):
 def test_a_worker_sends_an_issue_to_every_reader(start_worker, smtp_server, settings):
     newsletter = make_newsletter()
     addresses = make_readers(newsletter, 60)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     start_worker(EMAIL_URL=smtp_server.url, **WORKER_ENV)
     sending.start_send(issue=issue)
     wait_for(lambda: issue_status(issue) == "sent", timeout=30, message="the issue to be sent")
@@ -51,7 +51,7 @@ def test_a_worker_sends_an_issue_to_every_reader(start_worker, smtp_server, sett
 def test_pause_and_resume_reach_running_workers_within_seconds(start_worker, smtp_server, settings):
     newsletter = make_newsletter()
     make_readers(newsletter, 400)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     env = {**WORKER_ENV, "SEND_RATE_PER_SECOND": 40, "EMAIL_URL": smtp_server.url}
     start_worker(**env)
     start_worker(**env)
@@ -78,7 +78,7 @@ def test_a_test_send_goes_through_the_priority_queue_during_a_big_send(
 ):
     newsletter = make_newsletter()
     make_readers(newsletter, 300)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     start_worker(
         queues="bulk,default", EMAIL_URL=smtp_server.url, SEND_RATE_PER_SECOND=20, **WORKER_ENV
     )

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from newsletter import sending
-from tests.fakes.audience import make_issue, make_newsletter, subscribe
+from tests.factories import make_draft, make_newsletter, subscribe
 from tests.newsletter.sending.send_helpers import drain
 
 pytestmark = [
@@ -63,7 +63,7 @@ def test_a_typical_issue_scores_below_minus_one_with_no_positive_rule(smtp_serve
     settings.SITE_URL = "https://news.example.org"
     newsletter = make_newsletter(name="Garden Letter", from_email="letter@news.example.org")
     subscribe(newsletter, "anna@example.com", name="Anna")
-    issue = make_issue(newsletter, subject="The allotment opens", body_markdown=TYPICAL_BODY)
+    issue = make_draft(newsletter, subject="The allotment opens", body_markdown=TYPICAL_BODY)
     sending.start_send(issue=issue)
     drain(issue)
     (mail,) = smtp_server.wait_for_mail("anna@example.com")

@@ -8,12 +8,12 @@ from django.test.utils import CaptureQueriesContext
 
 from newsletter.stats import WEEKS, issue_stats, newsletter_stats
 from subscribers.models import Event
-from tests.newsletter.issue_builders import make_issue
-from tests.newsletter.stats.stats_builders import (
+from tests.factories import (
     NOW,
-    a_newsletter,
     berlin,
     event,
+    make_issue,
+    make_newsletter,
     make_reader,
     make_send,
     populate,
@@ -28,7 +28,7 @@ def weeks_by_monday(stats):
 
 
 def test_it_lists_the_last_26_weeks_from_monday_to_monday_ending_with_this_one():
-    stats = newsletter_stats(a_newsletter(), now=NOW)
+    stats = newsletter_stats(make_newsletter(), now=NOW)
 
     mondays = [week.starts_on for week in stats.weeks]
     assert len(mondays) == WEEKS == 26
@@ -38,7 +38,7 @@ def test_it_lists_the_last_26_weeks_from_monday_to_monday_ending_with_this_one()
 
 
 def test_weeks_begin_at_midnight_in_the_sites_time_zone_not_in_utc():
-    newsletter = a_newsletter()
+    newsletter = make_newsletter()
     # Winter (UTC+1): Monday 00:30 in Berlin is still Sunday 23:30 in UTC.
     event(newsletter, Kind.CONFIRMED, berlin(2026, 1, 11, 23, 30))
     event(newsletter, Kind.CONFIRMED, berlin(2026, 1, 12, 0, 30))
@@ -56,7 +56,7 @@ def test_weeks_begin_at_midnight_in_the_sites_time_zone_not_in_utc():
 
 
 def test_events_outside_the_window_and_of_other_newsletters_do_not_count():
-    newsletter, other = a_newsletter(), a_newsletter(slug="other", name="Other")
+    newsletter, other = make_newsletter(), make_newsletter(slug="other", name="Other")
     event(newsletter, Kind.CONFIRMED, berlin(2025, 7, 20, 23, 59))  # the Sunday before
     event(newsletter, Kind.CONFIRMED, berlin(2025, 7, 21, 0, 0))  # the first minute in
     event(other, Kind.CONFIRMED, berlin(2025, 12, 1, 10, 0))
@@ -71,7 +71,7 @@ def test_events_outside_the_window_and_of_other_newsletters_do_not_count():
 
 
 def test_gained_counts_confirmations_and_imports_with_an_opt_in_declaration():
-    newsletter = a_newsletter()
+    newsletter = make_newsletter()
     at = berlin(2025, 12, 3, 9, 0)
     event(newsletter, Kind.CONFIRMED, at)
     event(newsletter, Kind.IMPORTED, at, opted_in_declaration="They opted in at the fair.")
@@ -85,7 +85,7 @@ def test_gained_counts_confirmations_and_imports_with_an_opt_in_declaration():
 
 
 def test_lost_counts_unsubscribes_permanent_bounces_complaints_and_erasures():
-    newsletter = a_newsletter()
+    newsletter = make_newsletter()
     at = berlin(2025, 11, 5, 9, 0)
     for reason in (Reason.LINK, Reason.ONE_CLICK, Reason.PREFERENCES, Reason.ADMIN):
         event(newsletter, Kind.UNSUBSCRIBED, at, reason=reason)
@@ -104,7 +104,7 @@ def test_lost_counts_unsubscribes_permanent_bounces_complaints_and_erasures():
 
 
 def test_loss_reasons_are_counted_per_reason_with_every_reason_listed():
-    newsletter = a_newsletter()
+    newsletter = make_newsletter()
     at = berlin(2025, 10, 1, 12, 0)
     for reason, times in ((Reason.LINK, 3), (Reason.ONE_CLICK, 2), (Reason.PREFERENCES, 1)):
         for _ in range(times):
@@ -122,7 +122,7 @@ def test_loss_reasons_are_counted_per_reason_with_every_reason_listed():
 
 
 def test_an_unsubscribe_without_a_reason_is_shown_as_other():
-    newsletter = a_newsletter()
+    newsletter = make_newsletter()
     event(newsletter, Kind.UNSUBSCRIBED, berlin(2025, 10, 1, 12, 0))
 
     reasons = newsletter_stats(newsletter, now=NOW).reasons
@@ -132,12 +132,12 @@ def test_an_unsubscribe_without_a_reason_is_shown_as_other():
 
 
 def test_readers_now_come_from_the_subscriptions_state():
-    newsletter = a_newsletter()
+    newsletter = make_newsletter()
     for index in range(3):
         make_reader(f"c{index}@example.org", newsletter, status="confirmed")
     make_reader("p@example.org", newsletter, status="pending")
     make_reader("u@example.org", newsletter, status="unsubscribed")
-    make_reader("elsewhere@example.org", a_newsletter(slug="x", name="X"), status="confirmed")
+    make_reader("elsewhere@example.org", make_newsletter(slug="x", name="X"), status="confirmed")
 
     stats = newsletter_stats(newsletter, now=NOW)
 
@@ -145,7 +145,7 @@ def test_readers_now_come_from_the_subscriptions_state():
 
 
 def test_confirmation_rate_is_the_share_of_signups_that_confirmed_afterwards():
-    newsletter = a_newsletter()
+    newsletter = make_newsletter()
     at = berlin(2025, 12, 1, 10, 0)
     readers = [make_reader(f"s{i}@example.org") for i in range(4)]
     for reader in readers:
@@ -164,11 +164,11 @@ def test_confirmation_rate_is_the_share_of_signups_that_confirmed_afterwards():
 
 
 def test_the_confirmation_rate_is_none_without_signups():
-    assert newsletter_stats(a_newsletter(), now=NOW).confirmation_rate is None
+    assert newsletter_stats(make_newsletter(), now=NOW).confirmation_rate is None
 
 
 def test_each_send_shows_recipients_sent_failed_skipped_and_unfinished():
-    newsletter = a_newsletter()
+    newsletter = make_newsletter()
     readers = [make_reader(f"d{i}@example.org", newsletter) for i in range(7)]
     at = berlin(2025, 12, 10, 9, 0)
     make_send(newsletter, "December", at, [
@@ -186,7 +186,7 @@ def test_each_send_shows_recipients_sent_failed_skipped_and_unfinished():
 
 
 def test_bounces_and_complaints_count_against_the_last_issue_the_reader_was_sent():
-    newsletter = a_newsletter()
+    newsletter = make_newsletter()
     ann, ben, cid = (make_reader(f"{n}@example.org", newsletter) for n in ("ann", "ben", "cid"))
     first_at, second_at = berlin(2025, 11, 1, 9, 0), berlin(2025, 11, 15, 9, 0)
     first = make_send(
@@ -201,7 +201,7 @@ def test_bounces_and_complaints_count_against_the_last_issue_the_reader_was_sent
     event(newsletter, Kind.COMPLAINED, second_at + timedelta(hours=2), Reason.COMPLAINT, cid)
     # A transient bounce and another newsletter's complaint are not counted.
     event(newsletter, Kind.BOUNCED, second_at + timedelta(hours=3), "", ben, permanent=False)
-    event(a_newsletter(slug="o", name="O"), Kind.COMPLAINED, second_at, Reason.COMPLAINT, ann)
+    event(make_newsletter(slug="o", name="O"), Kind.COMPLAINED, second_at, Reason.COMPLAINT, ann)
 
     rows = {row.issue: row for row in issue_stats(newsletter)}
 
@@ -212,7 +212,7 @@ def test_bounces_and_complaints_count_against_the_last_issue_the_reader_was_sent
 
 
 def test_an_empty_newsletter_is_empty():
-    stats = newsletter_stats(a_newsletter(), now=NOW)
+    stats = newsletter_stats(make_newsletter(), now=NOW)
 
     assert stats.is_empty
     assert (stats.gained, stats.lost, stats.issues) == (0, 0, [])
@@ -227,7 +227,7 @@ def queries_for_stats(newsletter):
 def test_the_number_of_queries_does_not_grow_with_readers_events_or_issues(
     django_assert_max_num_queries,
 ):
-    small, large = a_newsletter(slug="small"), a_newsletter(slug="large", name="Large")
+    small, large = make_newsletter(slug="small"), make_newsletter(slug="large", name="Large")
     populate(small, readers=3, issues=1)
     populate(large, readers=120, issues=8)
 

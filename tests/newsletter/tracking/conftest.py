@@ -5,7 +5,7 @@ import uuid
 import pytest
 
 from newsletter.models import Delivery
-from tests.fakes.audience import make_issue, make_newsletter, subscribe
+from tests.factories import make_draft, make_newsletter, subscribe
 from tests.newsletter.tracking.webhook_helpers import SECRET
 
 
@@ -23,7 +23,7 @@ def delivery(postmark_webhooks):
     newsletter = make_newsletter()
     subscription = subscribe(newsletter, "gone@example.com")
     subscribe(newsletter, "bystander@example.com")
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     return Delivery.objects.create(
         issue=issue,
         subscriber=subscription.subscriber,

@@ -10,7 +10,7 @@ from newsletter import sending
 from newsletter.models import Delivery, Issue
 from newsletter.sending import providers
 from subscribers.models import Subscription, Suppression
-from tests.fakes.audience import make_issue, make_newsletter, subscribe
+from tests.factories import make_draft, make_newsletter, subscribe
 from tests.fakes.esp import FakeBrevo, FakeMailjet, FakeSendGrid
 from tests.newsletter.sending.send_helpers import drain, forget_send_state
 from tests.newsletter.tracking.webhook_helpers import SECRET, basic_auth, snapshot
@@ -69,7 +69,7 @@ def send_to_two_readers():
     newsletter = make_newsletter()
     subscribe(newsletter, "gone@example.com")
     subscribe(newsletter, "bystander@example.com")
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     drain(Issue.objects.get(pk=issue.pk))
     return issue

@@ -22,7 +22,7 @@ from newsletter import sending
 from newsletter.models import Delivery, Issue
 from newsletter.sending import emails
 from tests.conftest import wait_for
-from tests.fakes.audience import make_issue, make_newsletter, make_readers
+from tests.factories import make_draft, make_newsletter, make_readers
 from tests.fakes.esp import FakeMailgun
 from tests.fakes.postmark import FakePostmark, provider_env
 from tests.newsletter.sending.send_helpers import forget_send_state
@@ -112,7 +112,7 @@ def test_killing_batch_workers_at_random_points_skips_no_reader(
     settings.SEND_LANES = WORKER_ENV["SEND_LANES"]
     newsletter = make_newsletter()
     addresses = make_readers(newsletter, READERS)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     env = {**WORKER_ENV, **provider_env(provider)}
     kills = kill_workers_mid_send(start_worker, issue, env, random.Random(seed))
     context = f"seed {seed}, {kills} kills"

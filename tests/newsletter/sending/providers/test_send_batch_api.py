@@ -13,7 +13,7 @@ from newsletter.sending.breaker import CircuitBreaker
 from newsletter.sending.providers import merge
 from newsletter.sending.providers.postmark import ensure_template
 from subscribers.models import Subscriber, Subscription
-from tests.fakes.audience import make_issue, make_newsletter, make_readers
+from tests.factories import make_draft, make_newsletter, make_readers
 from tests.fakes.postmark import TOKEN, FakePostmark
 from tests.newsletter.sending.send_helpers import drain, reader_for, statuses
 
@@ -46,7 +46,7 @@ def header(message, name):
 def test_one_api_call_carries_up_to_the_provider_maximum(postmark):
     newsletter = make_newsletter()
     addresses = make_readers(newsletter, 1100)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     drain(issue)
     assert postmark.calls == [
@@ -64,7 +64,7 @@ def test_one_api_call_carries_up_to_the_provider_maximum(postmark):
 def test_each_reader_gets_their_own_content_headers_and_metadata(postmark):
     newsletter = make_newsletter()
     make_readers(newsletter, 3)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     drain(issue)
     (message,) = postmark.to("reader1@example.com")
@@ -95,7 +95,7 @@ def test_a_refused_recipient_fails_alone(postmark):
         "Inactive recipients are ones that have generated a hard bounce or a spam complaint.",
     )
     postmark.recipient_errors["reader3@example.com"] = (701, "Something odd, try later")
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     drain(issue)
     result = statuses(issue)
@@ -110,7 +110,7 @@ def test_a_provider_error_retries_the_batch(postmark, settings):
     newsletter = make_newsletter()
     make_readers(newsletter, 5)
     postmark.fail_next = [503]
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     drain(issue)
     assert set(statuses(issue).values()) == {"retrying"}
@@ -127,7 +127,7 @@ def test_rate_limits_from_the_provider_pause_and_do_not_fail_the_issue(postmark,
     make_readers(newsletter, 30)
     postmark.fail_next = [429, 429]
     settings.SEND_BATCH_SIZE = 5
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     drain(issue)
     breaker = CircuitBreaker("postmark")
@@ -142,7 +142,7 @@ def test_without_a_pass_through_template_it_still_batches_through_the_issue_temp
     settings.SEND_ESP_TEMPLATE = ""
     newsletter = make_newsletter()
     make_readers(newsletter, 3)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     drain(issue)
     assert postmark.calls == [("/email/batchWithTemplates", 3)]
@@ -166,7 +166,7 @@ def test_the_issue_is_stored_once_and_each_call_carries_only_reader_values(postm
     make_readers(newsletter, 1100)
     make_readers(newsletter, 1, domain="example.net", start=7)
     Subscriber.objects.filter(email="reader7@example.net").update(name='Ana <b>&</b> "Q"')
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     drain(issue)
     assert [call for call in postmark.template_calls if call[0] == "POST"] == [
@@ -200,11 +200,11 @@ def test_the_issue_is_stored_once_and_each_call_carries_only_reader_values(postm
 def test_an_edited_issue_gets_a_new_template_and_finished_issues_lose_theirs(postmark):
     newsletter = make_newsletter()
     make_readers(newsletter, 3)
-    first = make_issue(newsletter)
+    first = make_draft(newsletter)
     sending.start_send(issue=first)
     drain(first)
     first_alias = providers.plan_for(Issue.objects.get(pk=first.pk)).template
-    second = make_issue(newsletter, slug="second")
+    second = make_draft(newsletter, slug="second")
     draft_alias = providers.plan_for(second).template
     second.body_markdown = "Changed for {{ name }}."
     second.save()
@@ -226,7 +226,7 @@ def test_a_templates_api_outage_retries_the_batch_without_sending(postmark, sett
     newsletter = make_newsletter()
     make_readers(newsletter, 4)
     postmark.fail_templates = [503]
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     drain(issue)
     assert set(statuses(issue).values()) == {"retrying"}
@@ -248,7 +248,7 @@ def test_a_refused_template_falls_back_to_the_pass_through_or_one_call_each(
     postmark.max_templates = len(postmark.templates)  # the server's template limit is reached
     newsletter = make_newsletter()
     make_readers(newsletter, 3)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     drain(issue)
     assert postmark.calls == calls
@@ -262,7 +262,7 @@ def test_a_refused_template_falls_back_to_the_pass_through_or_one_call_each(
 def test_mustachio_syntax_in_the_issue_goes_through_the_pass_through_template(postmark):
     newsletter = make_newsletter()
     make_readers(newsletter, 3)
-    issue = make_issue(newsletter, body_markdown="Literally `a}}b` for {{ name }}.")
+    issue = make_draft(newsletter, body_markdown="Literally `a}}b` for {{ name }}.")
     sending.start_send(issue=issue)
     drain(issue)
     assert postmark.calls == [("/email/batchWithTemplates", 3)]
@@ -276,7 +276,7 @@ def test_a_template_deleted_at_the_provider_is_stored_again(postmark, settings):
     settings.SEND_BATCH_SIZE = 2
     newsletter = make_newsletter()
     make_readers(newsletter, 4)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
 
     def delete_issue_templates(call):
         if call == 2:
@@ -315,7 +315,7 @@ def test_a_network_error_retries_the_batch(postmark, settings):
     settings.SEND_RETRY_BASE_SECONDS = 60
     newsletter = make_newsletter()
     make_readers(newsletter, 3)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     ensure_template(issue, *_stored(issue))  # stored; then the API goes away
     postmark.stop()
@@ -333,7 +333,7 @@ def test_with_stored_templates_off_it_sends_through_the_pass_through_template(po
     settings.SEND_ESP_STORE_TEMPLATES = False
     newsletter = make_newsletter()
     make_readers(newsletter, 3)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     drain(issue)
     assert postmark.calls == [("/email/batchWithTemplates", 3)]

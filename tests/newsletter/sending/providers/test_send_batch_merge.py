@@ -11,8 +11,8 @@ from newsletter.models import Delivery, Issue
 from newsletter.sending import delivery_reference, emails, providers
 from newsletter.sending.breaker import CircuitBreaker
 from subscribers.models import Subscription
+from tests.factories import make_draft, make_newsletter, make_readers, subscribe
 from tests.fakes.amazon_ses import FakeAmazonSES
-from tests.fakes.audience import make_issue, make_newsletter, make_readers, subscribe
 from tests.fakes.esp import FAKES
 from tests.newsletter.sending.send_helpers import drain, forget_send_state, reader_for, statuses
 
@@ -58,7 +58,7 @@ def test_one_call_carries_up_to_the_provider_maximum(esp):
     newsletter = make_newsletter()
     maximum = providers.PROVIDERS[esp.name].max_batch
     addresses = make_readers(newsletter, maximum + 20)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     send_all(issue)
     assert esp.calls == [maximum, 20]
     assert sorted(mail["to"] for mail in esp.delivered) == sorted(addresses)
@@ -78,7 +78,7 @@ def test_each_reader_gets_exactly_their_own_mail(esp):
     }
     for address, (name, fields) in readers.items():
         subscribe(newsletter, address, name=name, custom_fields=fields)
-    issue = make_issue(
+    issue = make_draft(
         newsletter,
         body_markdown='Dear {{ name | default: "reader" }} from '
         '{{ custom.city | default: "somewhere" }}.\n\n'
@@ -115,7 +115,7 @@ def test_a_refused_address_fails_alone(esp):
     newsletter = make_newsletter()
     make_readers(newsletter, 5)
     esp.refuse.add("reader3@example.com")
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     send_all(issue)
     result = statuses(issue)
     assert result.pop("reader3@example.com") == "failed"
@@ -131,7 +131,7 @@ def test_rate_limits_and_outages_retry_the_batch(esp, settings, status):
     newsletter = make_newsletter()
     make_readers(newsletter, 6)
     esp.fail_next = [status]
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     send_all(issue)
     assert set(statuses(issue).values()) == {"retrying"}
     assert str(status) in Delivery.objects.first().error
@@ -149,7 +149,7 @@ def test_an_outage_opens_the_breaker_and_the_issue_keeps_sending(esp, settings):
     newsletter = make_newsletter()
     make_readers(newsletter, 30)
     esp.fail_next = [503, 503]
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     send_all(issue)
     breaker = CircuitBreaker(esp.name)
     assert breaker.state() == breaker.OPEN  # 2 calls x 5 readers = 10 transient errors
@@ -167,7 +167,7 @@ def test_text_in_the_provider_syntax_falls_back_to_one_call_per_reader(esp):
     }[esp.name]
     newsletter = make_newsletter()
     make_readers(newsletter, 3)
-    issue = make_issue(newsletter, body_markdown=f"Literally `{syntax}`, {{{{ name }}}}.")
+    issue = make_draft(newsletter, body_markdown=f"Literally `{syntax}`, {{{{ name }}}}.")
     send_all(issue)
     assert esp.calls == [1, 1, 1]
     (mail,) = esp.to("reader1@example.com")
@@ -180,7 +180,7 @@ def test_an_internationalised_address_is_sent_on_its_own(esp):
     newsletter = make_newsletter()
     make_readers(newsletter, 3)
     subscribe(newsletter, "zoë@example.com", name="Zoë")
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     send_all(issue)
     assert sorted(esp.calls) == [1, 3]
     assert statuses(issue)["reader0@example.com"] == "sent"
@@ -217,7 +217,7 @@ def test_amazon_ses_sends_50_per_call_through_the_stored_template(ses):
     newsletter = make_newsletter()
     addresses = make_readers(newsletter, 120)
     ses.refuse.add("reader9@example.com")
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     send_all(issue)
     assert ses.calls == [50, 50, 20]
     result = statuses(issue)
@@ -243,7 +243,7 @@ def test_amazon_ses_sends_50_per_call_through_the_stored_template(ses):
 def test_brevo_gets_an_ascii_list_id_for_a_newsletter_named_in_german(esp, settings):
     newsletter = make_newsletter(name="Grüße aus Köln")
     make_readers(newsletter, 3)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     send_all(issue)
     assert esp.calls == [3]
     assert set(statuses(issue).values()) == {"sent"}

@@ -7,7 +7,7 @@ from newsletter import sending
 from newsletter.models import Delivery, Issue
 from newsletter.sending import delivery_reference
 from tests.conftest import wait_for
-from tests.fakes.audience import make_issue, make_newsletter, make_readers
+from tests.factories import make_draft, make_newsletter, make_readers
 from tests.fakes.esp import FakeMailgun
 from tests.newsletter.sending.send_helpers import forget_send_state
 
@@ -26,7 +26,7 @@ def mailgun():
 def test_workers_send_an_issue_in_batch_calls(start_worker, mailgun):
     newsletter = make_newsletter()
     addresses = make_readers(newsletter, 230)
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     env = {
         "EMAIL_PROVIDER": "mailgun",
         "ANYMAIL_MAILGUN_API_KEY": FakeMailgun.API_KEY,

@@ -14,7 +14,7 @@ from newsletter import sending
 from newsletter.sending.smtp.dkim import private_key
 from subscribers.models import Subscription
 from subscribers.tasks import send_confirmation_task, send_welcome_task
-from tests.fakes.audience import make_issue, make_newsletter, subscribe
+from tests.factories import make_draft, subscribe
 from tests.newsletter.sending.send_helpers import drain
 
 pytestmark = pytest.mark.django_db
@@ -86,14 +86,17 @@ def assert_signed(raw, txt, *, unsubscribe_headers=True):
     assert not dkim.verify(forged_post, dnsfunc=dnsfunc)
 
 
-@pytest.fixture
-def newsletter(db):
-    return make_newsletter(welcome_enabled=True, welcome_subject="Willkommen", welcome_body="Hi")
+@pytest.fixture(autouse=True)
+def welcome_mail(newsletter):
+    """The newsletter sends a welcome mail, so that path is signed here too."""
+    newsletter.welcome_enabled = True
+    newsletter.welcome_subject, newsletter.welcome_body = "Willkommen", "Hi"
+    newsletter.save()
 
 
 def test_issue_mails_are_signed_on_the_fast_path(newsletter, smtp_server, dns_txt):
     subscribe(newsletter, "anna@example.com", name="Anna")
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     sending.start_send(issue=issue)
     drain(issue)
     (mail,) = smtp_server.wait_for_mail("anna@example.com")
@@ -104,7 +107,7 @@ def test_issue_mails_are_signed_on_the_fast_path(newsletter, smtp_server, dns_tx
 def test_issue_mails_are_signed_on_the_slow_path(newsletter, smtp_server, dns_txt):
     # A line over 998 octets needs quoted-printable: the email package builds that mail.
     subscribe(newsletter, "anna@example.com", name="Anna")
-    issue = make_issue(newsletter, body_markdown="x" * 1200)
+    issue = make_draft(newsletter, body_markdown="x" * 1200)
     sending.start_send(issue=issue)
     drain(issue)
     (mail,) = smtp_server.wait_for_mail("anna@example.com")
@@ -113,7 +116,7 @@ def test_issue_mails_are_signed_on_the_slow_path(newsletter, smtp_server, dns_tx
 
 
 def test_test_sends_are_signed(newsletter, smtp_server, dns_txt):
-    issue = make_issue(newsletter)
+    issue = make_draft(newsletter)
     assert sending.send_test(issue=issue, addresses=["author@example.org"]) == {}
     (mail,) = smtp_server.wait_for_mail("author@example.org")
     assert_signed(mail.raw, dns_txt, unsubscribe_headers=False)

@@ -20,7 +20,7 @@ from newsletter.sending.smtp import wire
 from newsletter.sending.smtp.connection import PooledSMTP
 from newsletter.sending.transport import SMTP_BACKENDS
 from tests.conftest import SMTPServer
-from tests.fakes.audience import make_issue, make_newsletter, subscribe
+from tests.factories import make_draft, make_newsletter, subscribe
 from tests.newsletter.sending.send_helpers import drain, reader_for
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +33,7 @@ EXAMPLES = hypothesis_settings(
 @pytest.fixture
 def issue(settings):
     settings.MAIL_DOMAIN = "mail.example.org"
-    return make_issue(make_newsletter(name="Die Woche – Grüße"))
+    return make_draft(make_newsletter(name="Die Woche – Grüße"))
 
 
 def reader(email="anna@example.com", name="Anna", city="Köln", subscriber_id=7):
