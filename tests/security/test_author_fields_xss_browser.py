@@ -125,9 +125,9 @@ def test_the_corpus_runs_nowhere_in_the_editor_and_its_preview(app_server, corpu
         page.wait_for_function(
             "() => document.querySelector('iframe.rb-frame-desktop').src.includes('/preview/')"
         )
-        preview = page.frame_locator("iframe.rb-frame-desktop")
-        preview.locator("body").wait_for()
-        preview = next(frame for frame in page.frames if "/preview/" in frame.url)
+        # The frame's own navigation lags its src: wait for the frame, not the attribute.
+        preview = page.locator("iframe.rb-frame-desktop").element_handle().content_frame()
+        preview.wait_for_url(lambda frame_url: "/preview/" in frame_url)
         preview.wait_for_load_state()
         assert preview.evaluate(DOM_CHECK) == [], issue.slug
         assert_nothing_ran(page, url, check_dom=False)
