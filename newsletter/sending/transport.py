@@ -5,11 +5,10 @@ from functools import cache
 
 from django.conf import settings
 
+from config import mail
+
 # Django's SMTP backend and its signing subclass (system mails): both mean SMTP.
-SMTP_BACKENDS = (
-    "django.core.mail.backends.smtp.EmailBackend",
-    "newsletter.sending.smtp.mail_backend.SMTPEmailBackend",
-)
+SMTP_BACKENDS = ("django.core.mail.backends.smtp.EmailBackend", mail.SMTP_BACKEND)
 ANYMAIL_PREFIX = "anymail.backends."
 
 
@@ -24,6 +23,8 @@ def name_of(backend):
     own module for any other (locmem, filebased, …)."""
     if backend in SMTP_BACKENDS:
         return "smtp"
+    if backend == mail.OUTBOX_BACKEND:
+        return "outbox"
     if backend.startswith(ANYMAIL_PREFIX):
         return backend.split(".")[2]
     return backend.rsplit(".", 2)[-2]
