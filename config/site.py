@@ -1,5 +1,6 @@
-"""The site's public address: every link that leaves the site (mails, feeds, the sitemap's
-neighbours) is SITE_URL plus a path, built here."""
+"""The site's public address: the links in mails and the absolute URLs on pages (canonical
+links, robots.txt) are SITE_URL plus a path, built here. Feeds and the sitemap take their
+host from the request, as Django's syndication and sitemaps do."""
 
 from django.conf import settings
 from django.urls import reverse

@@ -11,10 +11,9 @@ which decides how a reader's value is escaped there.
 Two consumers reshape a RenderedIssue instead of calling `personalise`, so a change to
 its parts, their slots or `escape_for`/`join_parts`/`fill` must be checked against both:
 newsletter.sending.smtp.wire encodes the parts once into an issue's SMTP skeleton and
-fills each reader's escaped values into it; newsletter.sending.batching (with
-newsletter.sending.providers) turns the slots into a provider's merge fields or stored
-template, which the provider fills in. Both must give byte for byte what `personalise`
-gives.
+fills each reader's escaped values into it; newsletter.sending.providers.merge turns the
+slots into a provider's merge fields or stored template, which the provider fills in.
+Both must give byte for byte what `personalise` gives.
 """
 
 import html

@@ -58,8 +58,7 @@ def start_send(*, issue):
 def refresh_planner_statistics(count):
     """ANALYZE the ledger after a large snapshot. Until autovacuum gets to it, PostgreSQL
     plans each claim for the few rows the table had before, and so reads and sorts all of
-    the issue's unfinished rows per claim of 500: a million-reader send slowed down the
-    further it got."""
+    the issue's unfinished rows per claim: a large send would slow down as it goes."""
     if connection.vendor == "postgresql" and count >= ANALYZE_AFTER_ROWS:
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {Delivery._meta.db_table}")

@@ -18,6 +18,7 @@ from django.utils.crypto import constant_time_compare
 
 from newsletter.models import Delivery, TrackingEvent
 from newsletter.sending import delivery_reference
+from newsletter.sending.outcomes import ERROR_LENGTH
 from subscribers import services as subscriber_services
 from subscribers import suppression
 from subscribers.models import Event, Subscription
@@ -110,7 +111,7 @@ def apply(delivery, kind, *, esp_name, event):
     else:
         suppression.record_bounce(email=email, newsletter=newsletter, permanent=True)
         detail = event.description or event.mta_response or ""
-        reason = clean(f"{esp_name}: {event.event_type} {clean(detail, 400)}", 500)
+        reason = clean(f"{esp_name}: {event.event_type} {clean(detail, 400)}", ERROR_LENGTH)
         Delivery.objects.filter(pk=delivery.pk).update(
             status=Delivery.Status.FAILED, error=reason.strip()
         )

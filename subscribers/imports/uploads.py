@@ -195,9 +195,9 @@ def remove_stale_uploads():
     """
     cutoff = time.time() - UPLOAD_MAX_AGE
     active = set(
-        ImportJob.objects.filter(
-            status__in=(*ImportJob.UNFINISHED_STATUSES, ImportJob.Status.FAILED)
-        ).values_list("upload_name", flat=True)
+        ImportJob.objects.exclude(status=ImportJob.Status.DONE).values_list(
+            "upload_name", flat=True
+        )
     )
     for path in imports_dir().glob("*.csv"):
         stale = path.name not in active and path.stat().st_mtime < cutoff

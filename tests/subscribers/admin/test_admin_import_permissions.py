@@ -5,7 +5,7 @@ from django.contrib.admin.models import ADDITION, LogEntry
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from staff.roles import AUTHOR, OWNER
-from subscribers.imports import jobs as import_jobs
+from subscribers.imports import jobs
 from subscribers.imports.importing import ColumnMapping
 from subscribers.imports.uploads import save_upload
 from subscribers.models import ImportJob
@@ -54,7 +54,7 @@ def test_starting_an_import_with_a_token_needs_the_import_permission(role, token
 
 
 def test_every_import_page_needs_the_import_permission(token, newsletter):
-    job = import_jobs.start_import(
+    job = jobs.start_import(
         upload=save_upload(SimpleUploadedFile("other.csv", CSV)),
         newsletter=newsletter,
         mapping=ColumnMapping(email="E-Mail", name="", last_name="", custom={}),

@@ -5,7 +5,7 @@ from urllib.parse import unquote
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from subscribers.imports import jobs as import_jobs
+from subscribers.imports import jobs
 from subscribers.models import ImportJob, Subscriber
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +69,7 @@ def test_after_the_run_the_page_lists_rejects_and_offers_them_as_csv(
 ):
     admin_client.post(columns_url, mapping_data(columns_url, newsletter))
     job = ImportJob.objects.get()
-    import_jobs.run_import(job_id=job.pk)
+    jobs.run_import(job_id=job.pk)
 
     progress = admin_client.get(f"{URL}{job.pk}/progress.json").json()
     assert progress["finished"] and (progress["imported"], progress["rejected"]) == (1, 1)

@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from config.celery import app
-from subscribers.imports import jobs as import_jobs
+from subscribers.imports import jobs
 from subscribers.imports.importing import ColumnMapping
 from subscribers.imports.uploads import imports_dir, save_upload
 from subscribers.models import Event, ImportJob, Subscriber, Subscription, Suppression
@@ -22,7 +22,7 @@ def private_dir(settings, tmp_path):
 
 def start(newsletter, content, declaration="", send=False, **mapping):
     upload = save_upload(SimpleUploadedFile("people.csv", content.encode(), "text/csv"))
-    return import_jobs.start_import(
+    return jobs.start_import(
         upload=upload,
         newsletter=newsletter,
         mapping=ColumnMapping(**{"email": "E-Mail", **mapping}),
@@ -33,13 +33,13 @@ def start(newsletter, content, declaration="", send=False, **mapping):
 
 
 def run(job):
-    import_jobs.run_import(job_id=job.pk)
+    jobs.run_import(job_id=job.pk)
     job.refresh_from_db()
     return job
 
 
 def rejects_rows(job):
-    with import_jobs.rejects_path(job).open(newline="") as file:
+    with jobs.rejects_path(job).open(newline="") as file:
         return list(csv.reader(file))
 
 
@@ -105,10 +105,10 @@ def test_only_the_first_thousand_rejects_are_kept_on_the_job_but_all_go_to_the_f
 
 
 def test_an_interrupted_job_resumes_after_its_last_committed_chunk(newsletter, monkeypatch):
-    monkeypatch.setattr(import_jobs, "CHUNK_SIZE", 10)
+    monkeypatch.setattr(jobs, "CHUNK_SIZE", 10)
     rows = [f"p{i}@example.org" if i % 7 else f"bad{i}" for i in range(45)]
     job = start(newsletter, "E-Mail\n" + "\n".join(rows) + "\n")
-    real_save, calls = import_jobs._save_counts, []
+    real_save, calls = jobs._save_counts, []
 
     def dies_in_the_second_chunk(job, report):
         calls.append(1)
@@ -116,13 +116,13 @@ def test_an_interrupted_job_resumes_after_its_last_committed_chunk(newsletter, m
             raise RuntimeError("worker lost")
         real_save(job, report)
 
-    monkeypatch.setattr(import_jobs, "_save_counts", dies_in_the_second_chunk)
+    monkeypatch.setattr(jobs, "_save_counts", dies_in_the_second_chunk)
     job = run(job)
     assert job.status == ImportJob.Status.FAILED and "worker lost" in job.error
     assert job.imported == 10 and Subscription.objects.count() == 10  # chunk 2 rolled back
 
-    monkeypatch.setattr(import_jobs, "_save_counts", real_save)
-    assert import_jobs.resume_import(job=job)
+    monkeypatch.setattr(jobs, "_save_counts", real_save)
+    assert jobs.resume_import(job=job)
     job = run(job)
     assert job.status == ImportJob.Status.DONE
     assert (job.processed, job.imported, job.rejected, job.unchanged) == (45, 38, 7, 0)
@@ -152,7 +152,7 @@ def test_a_declaration_never_sends_confirmations(newsletter):
 
 def test_a_finished_job_is_not_run_again(newsletter):
     job = run(start(newsletter, "E-Mail\na@example.org\n"))
-    assert import_jobs.run_import(job_id=job.pk) is None
+    assert jobs.run_import(job_id=job.pk) is None
     assert Subscription.objects.count() == 1
 
 
