@@ -38,11 +38,16 @@ def configure():
         os.environ.setdefault(key, value)
     var_dir = Path(os.environ["RUNDBRIEF_VAR_DIR"])
     var_dir.mkdir(parents=True, exist_ok=True)
-    if not os.environ.get("SECRET_KEY"):
-        key_file = var_dir / "bench-secret-key"
-        if not key_file.exists():
-            key_file.write_text(secrets.token_urlsafe(50))
-        os.environ["SECRET_KEY"] = key_file.read_text().strip()
+    # Production refuses to start without its keys; each is kept for the next run.
+    for name, file_name in (
+        ("SECRET_KEY", "bench-secret-key"),
+        ("SUPPRESSION_HASH_KEY", "bench-suppression-hash-key"),
+    ):
+        if not os.environ.get(name):
+            key_file = var_dir / file_name
+            if not key_file.exists():
+                key_file.write_text(secrets.token_urlsafe(50))
+            os.environ[name] = key_file.read_text().strip()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     return dict(os.environ)
