@@ -33,7 +33,8 @@ def clear_deliveries():
     from newsletter.models import Delivery
 
     with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {Delivery._meta.db_table}")
+        # CASCADE: the tracking events of earlier runs refer to their deliveries.
+        cursor.execute(f"TRUNCATE {Delivery._meta.db_table} CASCADE")
 
 
 def wait_until_sent(issue, timeout=600):
