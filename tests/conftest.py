@@ -167,6 +167,9 @@ def purge_broker():
                 continue
 
 
+STOP_SECONDS = 2  # how long a finished test waits for its worker's warm shutdown
+
+
 class WorkerProcess:
     """A real `celery worker` in its own process group, so a test can SIGKILL it."""
 
@@ -224,13 +227,14 @@ class WorkerProcess:
     def stop(self):
         """Warm shutdown (SIGTERM to the main process), then SIGKILL what is left.
 
-        Celery's warm shutdown on the file broker sometimes waits on its pool for long,
-        and a test has nothing more to learn from a worker it is done with.
+        An idle worker is gone within a second; a warm shutdown that waits longer is
+        waiting on its pool, and a test has nothing more to learn from a worker it is done
+        with.
         """
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=STOP_SECONDS)
         self.kill()
         self.ready_file.unlink(missing_ok=True)
 

@@ -1,3 +1,4 @@
+# django-newsletter's own URLs (the peer package is also called newsletter).
 from django.urls import include, path
 
-urlpatterns = [path("newsletter/", include("newsletter.archive.urls"))]
+urlpatterns = [path("newsletter/", include("newsletter.urls"))]
